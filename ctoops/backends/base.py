@@ -1,0 +1,171 @@
+"""The one interface every backend serves, and the records it returns.
+
+Backends are slim adapters: they turn an operation into requests through ``ctoops.http``
+and the answers into these records (or raw pages, for usage and costs, which
+``ctoops.usage`` normalises). An operation a backend cannot serve raises ``Unsupported``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ctoops.errors import Unsupported
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    created: int | None
+    owned_by: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"id": self.id, "created": self.created, "owned_by": self.owned_by, **self.extra}
+
+
+@dataclass(frozen=True)
+class RealtimeSecret:
+    """A minted realtime client secret. ``value`` is secret: show ``mask(value)`` only."""
+
+    value: str | None
+    expires_at: int | None
+    model: str | None
+    shape: str  # which answer shape held it: "worker", "ga" (value) or "beta" (client_secret.value)
+
+    def __repr__(self) -> str:  # never let the secret reach a log through repr()
+        from ctoops.redact import mask
+
+        return f"RealtimeSecret(value={mask(self.value)}, expires_at={self.expires_at}, model={self.model!r})"
+
+
+@dataclass(frozen=True)
+class ProviderKey:
+    provider: str
+    workspace_id: str
+    key_hint: str | None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "workspaceId": self.workspace_id,
+            "keyHint": self.key_hint,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class UsageRequest:
+    """One page request for usage or costs; times are unix seconds, ``end`` exclusive."""
+
+    kind: str  # "completions", "embeddings", ... or "costs"
+    start: int
+    end: int
+    bucket: str  # "1d" | "1h"
+    group_by: tuple[str, ...] = ()
+    limit: int = 31
+    page: str | None = None
+
+
+class Backend(Protocol):
+    name: str  # "opencto" or "openai"
+    sandbox: bool
+
+    def list_models(self) -> list[Model]: ...
+
+    def mint_realtime_secret(self, model: str) -> RealtimeSecret: ...
+
+    def usage_page(self, request: UsageRequest) -> Any: ...
+
+    def costs_page(self, request: UsageRequest) -> Any: ...
+
+    def list_keys(self, workspace: str) -> list[ProviderKey]: ...
+
+    def save_key(self, workspace: str, provider: str, api_key: str) -> ProviderKey: ...
+
+    def delete_key(self, workspace: str, provider: str) -> bool: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+def unsupported(operation: str, via: str, hint: str) -> Unsupported:
+    return Unsupported(f"{operation} is not available via {via}: {hint}")
+
+
+# -- parsing shared by the adapters --------------------------------------------------------
+
+
+def parse_models(body: Any, who: str) -> list[Model]:
+    """OpenAI's model list (``{"object": "list", "data": [...]}``); no pagination exists."""
+    from ctoops.errors import UpstreamError
+
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise UpstreamError(f"{who} answered a model list without a `data` array: {_shape(body)}")
+    models = []
+    for i, item in enumerate(body["data"]):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise UpstreamError(f"{who} answered a model list whose item {i} has no `id`: {_shape(item)}")
+        extra = {k: v for k, v in item.items() if k not in ("id", "created", "owned_by", "object")}
+        created = item.get("created")
+        models.append(
+            Model(
+                id=item["id"],
+                created=created if isinstance(created, int) else None,
+                owned_by=item.get("owned_by"),
+                extra=extra,
+            )
+        )
+    return models
+
+
+def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
+    """Every documented shape: the worker's ``clientSecret``/``expiresAt``, OpenAI's GA
+    ``value``/``expires_at`` and the beta ``client_secret.value``/``client_secret.expires_at``.
+    A missing or empty secret is returned as such; judging it is the check's job."""
+    from ctoops.errors import UpstreamError
+
+    if not isinstance(body, dict):
+        raise UpstreamError(f"{who} answered a realtime secret that is not an object: {_shape(body)}")
+    session = body.get("session") if isinstance(body.get("session"), dict) else {}
+    answered_model = session.get("model") or body.get("model") or model
+    if "clientSecret" in body or "expiresAt" in body:
+        return RealtimeSecret(
+            _str(body.get("clientSecret")), _int(body.get("expiresAt")), answered_model, "worker"
+        )
+    if "value" in body or "expires_at" in body:
+        return RealtimeSecret(_str(body.get("value")), _int(body.get("expires_at")), answered_model, "ga")
+    nested = body.get("client_secret")
+    if isinstance(nested, dict):
+        return RealtimeSecret(
+            _str(nested.get("value")), _int(nested.get("expires_at")), answered_model, "beta"
+        )
+    return RealtimeSecret(None, None, answered_model, "none")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)  # a Decimal or numeric string
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def _shape(value: Any) -> str:
+    """A secret-free description of an unexpected value: its type and keys, never contents."""
+    if isinstance(value, dict):
+        return "object with keys " + (", ".join(sorted(map(str, value))[:12]) or "none")
+    if isinstance(value, list):
+        return f"array of {len(value)}"
+    return type(value).__name__

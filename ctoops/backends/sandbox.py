@@ -1,0 +1,15 @@
+"""The embedded sandbox backend (placeholder until it lands)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ctoops.errors import Unsupported
+
+if TYPE_CHECKING:
+    from ctoops.backends.base import Backend
+    from ctoops.context import AppContext
+
+
+def make(app: AppContext) -> Backend:
+    raise Unsupported("the sandbox is not available yet in this version of ctoops")

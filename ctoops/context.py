@@ -1,0 +1,180 @@
+"""The object every command receives (``ctx.obj``): settings, the run's trace id, credentials
+and a lazily built backend, plus the stderr channels (``log`` with ``-v``, ``notify`` always).
+Nothing heavy is imported until a command asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ctoops import config
+from ctoops.errors import BadInput, NotAuthenticated
+from ctoops.redact import redact, register
+
+if TYPE_CHECKING:
+    from ctoops.backends.base import Backend
+    from ctoops.http import HttpClient
+    from ctoops.secrets import Resolved, SecretStore
+
+TRACE_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class AppContext:
+    given: dict[str, tuple[Any, str | None]]
+    profile_given: tuple[str | None, str | None]
+    token_flag: str | None = None
+    verbose: bool = False
+    show_traceback: bool = False
+    trace_id: str = ""
+    _settings: config.Settings | None = None
+    _store: SecretStore | None = None
+    _backend: Backend | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.trace_id:
+            self.trace_id = trace_id_from_env()
+        if self.token_flag:
+            register(self.token_flag)
+
+    # -- settings and secrets ---------------------------------------------------------------
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            self._settings = config.resolve(self.given, self.profile_given)
+        return self._settings
+
+    @property
+    def store(self) -> SecretStore:
+        if self._store is None:
+            from ctoops.secrets import SecretStore
+
+            self._store = SecretStore(self.settings.config_path.parent / "credentials.json")
+        return self._store
+
+    def token(self) -> Resolved:
+        from ctoops.secrets import resolve, token_account
+
+        s = self.settings
+        return resolve(
+            self.store,
+            flag=self.token_flag,
+            flag_name="--token",
+            env="OPENCTO_TOKEN",
+            account=token_account(s.profile, s.api_url),
+        )
+
+    def openai_key(self, admin: bool = False) -> Resolved:
+        from ctoops.secrets import openai_account, resolve
+
+        return resolve(
+            self.store,
+            flag=None,
+            flag_name="",
+            env="OPENAI_ADMIN_KEY" if admin else "OPENAI_API_KEY",
+            account=openai_account(self.settings.profile, admin),
+        )
+
+    def require_token(self) -> str:
+        found = self.token()
+        if not found.value:
+            note = f" ({found.note})" if found.note else ""
+            raise NotAuthenticated(f"no OpenCTO token{note}: run `ctoops auth login` or set OPENCTO_TOKEN")
+        return found.value
+
+    def require_openai_key(self, admin: bool = False) -> str:
+        found = self.openai_key(admin)
+        if found.value:
+            return found.value
+        note = f" ({found.note})" if found.note else ""
+        if admin:
+            raise NotAuthenticated(
+                f"no OpenAI admin key{note}: usage and costs need an admin key "
+                "(platform.openai.com/settings/organization/admin-keys); set OPENAI_ADMIN_KEY "
+                "or run `ctoops keys set --local --admin`"
+            )
+        raise NotAuthenticated(
+            f"no OpenAI API key{note}: set OPENAI_API_KEY or run `ctoops keys set --local`"
+        )
+
+    # -- stderr -------------------------------------------------------------------------------
+
+    def log(self, line: str) -> None:
+        if self.verbose:
+            click.echo(f"ctoops: {redact(line)}", err=True)
+
+    def notify(self, line: str) -> None:
+        click.echo(f"ctoops: {redact(line)}", err=True)
+
+    # -- HTTP and backends ----------------------------------------------------------------------
+
+    def http(
+        self,
+        service: str,
+        base_url: str,
+        token: str | None,
+        *,
+        transport: Any = None,
+        auth_fix: str | None = None,
+    ) -> HttpClient:
+        from ctoops.http import HttpClient
+
+        s = self.settings
+        headers = {}
+        if service == "openai":
+            for env, header in (
+                ("OPENAI_ORG_ID", "OpenAI-Organization"),
+                ("OPENAI_PROJECT_ID", "OpenAI-Project"),
+            ):
+                if os.environ.get(env):
+                    headers[header] = os.environ[env]
+        client = HttpClient(
+            base_url,
+            service=service,
+            token=token,
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            trace_id=self.trace_id if service == "opencto" else None,
+            log=self.log,
+            notify=self.notify,
+            headers=headers,
+            transport=transport,
+            auth_fix=auth_fix,
+        )
+        self._closers.append(client.close)
+        return client
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from ctoops.backends import make_backend
+
+            self._backend = make_backend(self)
+        return self._backend
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+
+def trace_id_from_env() -> str:
+    """``CTOOPS_TRACE_ID`` when set (validated), else a fresh W3C trace id for this run."""
+    value = os.environ.get("CTOOPS_TRACE_ID", "").strip()
+    if not value:
+        while True:
+            candidate = os.urandom(16).hex()  # 32 lowercase hex digits, never all zeros
+            if candidate.strip("0"):
+                return candidate
+    lowered = value.lower()
+    if not TRACE_RE.match(lowered) or not lowered.strip("0"):
+        raise BadInput(
+            f"CTOOPS_TRACE_ID {value!r} is not a trace id: it must be 32 hex digits, not all zeros"
+        )
+    return lowered

@@ -1,0 +1,201 @@
+"""Output: one renderer for table/json/csv on stdout, and the one place that writes files.
+
+Tables are drawn with rich on a terminal (colour unless ``NO_COLOR``) and as plain aligned
+text when stdout is not a terminal, so pipes and CI logs get no ANSI codes and no box
+drawing. ``CLICOLOR_FORCE=1`` forces terminal behaviour. Files are written atomically: a
+temporary file in the same folder, then ``os.replace``; a failure leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("table", "json", "csv")
+
+
+def stdout_is_tty() -> bool:
+    if os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0"):
+        return True
+    return sys.stdout.isatty()
+
+
+def color_enabled() -> bool:
+    return stdout_is_tty() and not os.environ.get("NO_COLOR")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Decimals become strings (exact, as AWS Cost Explorer does); datetimes ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (datetime, date, Decimal)):
+        return str(to_jsonable(value))
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(to_jsonable(value), ensure_ascii=False)
+    return str(value)
+
+
+def emit(
+    data: Any,
+    fmt: str,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    out: IO[str] | None = None,
+) -> None:
+    """Write ``data`` (a list of records, or one record) to stdout in ``fmt``."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(dumps(data) + "\n")
+        return
+    rows = data if isinstance(data, list) else [data]
+    columns = list(columns or _columns(rows))
+    if fmt == "csv":
+        write_csv(rows, columns, out)
+        return
+    table(rows, columns, title=title, out=out)
+
+
+def _columns(rows: Iterable[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, datetime, date)):
+        return cell(value)
+    return value
+
+
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    out: IO[str] | None = None,
+    styles: dict[str, str] | None = None,
+) -> None:
+    out = out or sys.stdout
+    if stdout_is_tty() and out is sys.stdout:
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(file=out, no_color=not color_enabled(), highlight=False)
+        grid = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+        for name in columns:
+            numeric = any(
+                isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool)
+                for r in rows
+            )
+            grid.add_column(name, justify="right" if numeric else "left", style=(styles or {}).get(name))
+        for row in rows:
+            grid.add_row(*(cell(row.get(c)) for c in columns))
+        console.print(grid)
+        return
+    out.write(plain_table(rows, columns, title=title))
+
+
+def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None) -> str:
+    """Columns aligned with two spaces; numbers right-aligned; no ANSI, no box drawing."""
+    texts = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in texts]) for i, c in enumerate(columns)]
+    numeric = [
+        bool(rows)
+        and all(isinstance(r.get(c), (int, float, Decimal)) or r.get(c) is None for r in rows)
+        and any(r.get(c) is not None for r in rows)
+        for c in columns
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        cells = zip(values, widths, numeric, strict=True)
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in cells).rstrip()
+
+    lines = [title] if title else []
+    lines += [line(columns)] + [line(t) for t in texts]
+    return "\n".join(lines) + "\n"
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
+
+    If ``write`` fails or is interrupted, the temporary file is removed and ``path`` is
+    untouched: never a half-written file.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        if mode is not None:
+            os.chmod(tmp_path, mode)
+        write(tmp_path)
+        if mode is not None:
+            os.chmod(tmp_path, mode)
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
+
+
+def text_of(write: Callable[[IO[str]], None]) -> str:
+    buf = io.StringIO()
+    write(buf)
+    return buf.getvalue()

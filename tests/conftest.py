@@ -1,0 +1,106 @@
+"""Shared fixtures: every test runs with a private config dir, a private file keyring, no
+inherited credentials, and the network blocked except loopback (pyproject addopts)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fakeserver import FakeServer
+from scrub import SECRET_HEADERS, before_record_request, before_record_response
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+
+# Read before the environment is cleared: what re-recording against a real deployment uses
+# (see cassettes/README.md). Replay needs none of them.
+RECORD_API_URL = os.environ.get("CTOOPS_TEST_API_URL", "https://api.opencto.works")
+RECORD_TOKEN = os.environ.get("CTOOPS_TEST_OPENCTO_TOKEN", "test-opencto-token-0000")
+RECORD_WORKSPACE = os.environ.get("CTOOPS_TEST_WORKSPACE", "acme")
+RECORD_OPENAI_KEY = os.environ.get("CTOOPS_TEST_OPENAI_API_KEY", "test-openai-key-0000")
+RECORD_ADMIN_KEY = os.environ.get("CTOOPS_TEST_OPENAI_ADMIN_KEY", "test-openai-admin-key-0000")
+
+CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING")
+CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    for name in list(os.environ):
+        if name.startswith(CLEARED_PREFIXES) or name in CLEARED:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("CTOOPS_CONFIG", str(tmp_path / "config" / "config.toml"))
+    use_keyring(monkeypatch, "ctoops_test_keyring.FileKeyring", tmp_path / "keyring.json")
+    yield tmp_path
+    reset_keyring()
+
+
+def use_keyring(monkeypatch: pytest.MonkeyPatch, backend: str, file: Path | None = None) -> None:
+    """Select a keyring backend the way users do (PYTHON_KEYRING_BACKEND)."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", backend)
+    if file is not None:
+        monkeypatch.setenv("CTOOPS_TEST_KEYRING_FILE", str(file))
+    reset_keyring()
+
+
+def reset_keyring() -> None:
+    import keyring.core
+
+    keyring.core.init_backend()
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+    @property
+    def all(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def ctoops() -> Any:
+    """Run the real CLI group in-process; stdout and stderr kept apart."""
+    from ctoops.cli import cli
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Run:
+        result = CliRunner().invoke(cli, list(args), input=input, env=env, prog_name="ctoops")
+        return Run(result.exit_code, result.stdout, result.stderr, result.exception)
+
+    return run
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    srv = FakeServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": [(h, "REDACTED") for h in SECRET_HEADERS],
+        "before_record_request": before_record_request,
+        "before_record_response": before_record_response,
+        "decode_compressed_response": True,
+        "match_on": ["method", "scheme", "host", "port", "path", "query"],
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """cassettes/<test module name>/, at the top level of the repository."""
+    return str(CASSETTES / request.module.__name__.split(".")[-1])

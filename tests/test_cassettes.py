@@ -1,0 +1,102 @@
+"""Every cassette is scrubbed, says where its shapes come from, and is used by a test."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import CASSETTES, ROOT
+from scrub import before_record_request, before_record_response, find_leaks
+
+ALL = sorted(CASSETTES.rglob("*.yaml"))
+
+
+def test_there_are_cassettes():
+    assert len(ALL) >= 4
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(CASSETTES)))
+def test_cassette_holds_no_secret(path: Path):
+    text = path.read_text()
+    assert find_leaks(text) == [], f"unscrubbed secret in {path}"
+    data = yaml.safe_load(text)
+    for interaction in data["interactions"]:
+        for side in ("request", "response"):
+            headers = {k.lower(): v for k, v in (interaction[side].get("headers") or {}).items()}
+            for name in ("authorization", "cookie", "set-cookie", "openai-organization", "x-api-key"):
+                assert headers.get(name, ["REDACTED"]) == ["REDACTED"], f"{name} in {path}"
+        body = interaction["request"].get("body") or ""
+        if body:
+            request_json = json.loads(body)
+            for field in ("apiKey", "api_key"):
+                assert request_json.get(field, "REDACTED") == "REDACTED"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(CASSETTES)))
+def test_cassette_says_where_its_shapes_come_from(path: Path):
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# ") and ("shared/reference" in path.read_text().split("interactions:")[0])
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(CASSETTES)))
+def test_cassette_belongs_to_a_test(path: Path):
+    module = ROOT / "tests" / f"{path.parent.name}.py"
+    assert module.exists(), f"{path} has no test module {module.name}"
+    names = {
+        node.name for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.FunctionDef)
+    }
+    assert path.stem in names, f"{path.name} is not replayed by any test in {module.name}"
+
+
+def test_the_scrubbers_remove_secrets_from_bodies_and_headers():
+    class Request:
+        body = json.dumps(
+            {"apiKey": "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "workspaceId": "acme"}
+        ).encode()
+
+    scrubbed = before_record_request(Request())
+    assert json.loads(scrubbed.body) == {"apiKey": "REDACTED", "workspaceId": "acme"}
+
+    response = {
+        "body": {
+            "string": json.dumps(
+                {"clientSecret": "ek_68af296e8e408191a1120ab6383263c2", "expiresAt": 1}
+            ).encode()
+        },
+        "headers": {
+            "Set-Cookie": ["session=abc"],
+            "openai-organization": ["acme-org"],
+            "content-length": ["80"],
+        },
+    }
+    out = before_record_response(response)
+    assert json.loads(out["body"]["string"]) == {"clientSecret": "REDACTED", "expiresAt": 1}
+    assert out["headers"]["Set-Cookie"] == ["REDACTED"] and out["headers"]["openai-organization"] == [
+        "REDACTED"
+    ]
+    assert "content-length" not in out["headers"]
+
+    ga = {
+        "body": {
+            "string": json.dumps(
+                {
+                    "value": "ek_abcdefghijklmnopqrstuv",
+                    "expires_at": 5,
+                    "amount": {"value": 0.06, "currency": "usd"},
+                }
+            ).encode()
+        },
+        "headers": {},
+    }
+    cleaned = json.loads(before_record_response(ga)["body"]["string"])
+    assert cleaned["value"] == "REDACTED" and cleaned["amount"]["value"] == 0.06
+
+
+def test_a_leak_is_found():
+    assert find_leaks("Authorization: Bearer abcdefghijklmnop") != []
+    assert find_leaks('"clientSecret": "ek_68af296e8e408191a1120ab6383263c2"') != []
+    assert find_leaks("key sk-admin-abcdefghijklmnopqrstu") != []
+    assert find_leaks("Bearer REDACTED") == []

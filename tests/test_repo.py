@@ -1,0 +1,23 @@
+"""The repository keeps its promises: the README's commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```sh\n(.+?)\n```", text)
+
+
+def test_readme_opens_with_the_main_job_and_the_test_command():
+    first, second = readme_commands()[:2]
+    assert "pip install ." in first and "ctoops" in first.split("&&")[-1]
+    assert "pip install -e '.[test]'" in second and "pytest" in second
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert readme_commands()[1] in ci.splitlines()

@@ -17,6 +17,8 @@ from ctoops.errors import ExitCode, InternalError
 
 # name -> (module, attribute): imported only when the command runs or its help is shown.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "auth": ("ctoops.commands.auth", "auth"),
+    "keys": ("ctoops.commands.keys", "keys"),
     "models": ("ctoops.commands.models", "models"),
     "config": ("ctoops.commands.config", "config"),
 }

@@ -89,3 +89,10 @@ class RateLimited(CtoopsError):
 
 class InternalError(CtoopsError):
     exit_code = ExitCode.INTERNAL
+
+
+def with_exit_code(message: str, code: int) -> CtoopsError:
+    """An error for a set of failed checks, carrying the exit code they settled on."""
+    error = CtoopsError(message)
+    error.exit_code = code
+    return error

@@ -199,3 +199,38 @@ def text_of(write: Callable[[IO[str]], None]) -> str:
     buf = io.StringIO()
     write(buf)
     return buf.getvalue()
+
+
+# -- check results -----------------------------------------------------------------------------
+
+
+def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | None = None) -> None:
+    """Check results (``ctoops.checks.CheckResult``) as a table, JSON (``{..header, ok,
+    checks}``) or CSV (one row per check)."""
+    records = [r.as_record() for r in results]
+    ok = bool(results) and all(r.ok for r in results)
+    if fmt == "json":
+        emit({**(header or {}), "ok": ok, "checks": records}, "json")
+        return
+    if fmt == "csv":
+        emit(records, "csv", columns=["check", "ok", "latencyMs", "exitCode", "detail"])
+        return
+    out = sys.stdout
+    if header:
+        width = max(len(k) for k in header)
+        for key, value in header.items():
+            out.write(f"{key.ljust(width)}  {cell(value)}\n")
+    if not results:
+        return
+    if header:
+        out.write("\n")
+    rows = [
+        {
+            "check": r.name,
+            "result": "PASS" if r.ok else "FAIL",
+            "latency": f"{r.latency_ms:.0f} ms",
+            "detail": r.detail,
+        }
+        for r in results
+    ]
+    table(rows, ["check", "result", "latency", "detail"])

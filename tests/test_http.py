@@ -100,7 +100,9 @@ def test_backoff_grows_and_5xx_after_retries_exits_4():
         c.get("/api/v1/cto/openai/models")
     assert info.value.exit_code == ExitCode.UPSTREAM == 4
     assert len(script.requests) == 4  # 1 + 3 retries
-    assert [round(s / b, 2) <= 1 and s / b >= 0.75 for s, b in zip(sleeps, (0.5, 1, 2), strict=True)] == [True] * 3
+    assert [round(s / b, 2) <= 1 and s / b >= 0.75 for s, b in zip(sleeps, (0.5, 1, 2), strict=True)] == [
+        True
+    ] * 3
     assert "500 INTERNAL_SERVER_ERROR: boom" in info.value.message
     assert "after 4 attempts" in info.value.message
 

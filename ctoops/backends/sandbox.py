@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from ctoops.errors import Unsupported
 
 if TYPE_CHECKING:
-    from ctoops.backends.base import Backend
     from ctoops.context import AppContext
+    from ctoops.http import HttpClient
 
 
-def make(app: AppContext) -> Backend:
+def client(app: AppContext, service: str) -> HttpClient:
     raise Unsupported("the sandbox is not available yet in this version of ctoops")

@@ -24,3 +24,35 @@ def format_option(fn: F) -> F:
         show_default=True,
         help="Output format on stdout.",
     )(fn)
+
+
+def read_secret(prompt: str, from_stdin: bool, flag: str = "--stdin") -> str:
+    """A secret from standard input (``from_stdin``) or a hidden prompt; never from argv.
+
+    With no terminal to prompt on, exit 2 and point to ``flag``.
+    """
+    import sys
+
+    from ctoops.errors import BadInput
+
+    if from_stdin:
+        return sys.stdin.read()
+    if not sys.stdin.isatty():
+        raise BadInput(f"no terminal to prompt on for the {prompt}: pipe it in with {flag}")
+    value: str = click.prompt(prompt, hide_input=True, err=True)
+    return value
+
+
+def confirm(action: str, yes: bool) -> None:
+    """Go on when ``--yes`` was given or the user agrees at a terminal to ``action`` ("delete
+    the key"); else exit 2 with no terminal to ask on, 1 when the user says no."""
+    import sys
+
+    from ctoops.errors import BadInput, CtoopsError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadInput(f"refusing to {action} without confirmation: pass --yes (no terminal to ask on)")
+    if not click.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True):
+        raise CtoopsError("cancelled; nothing was changed")

@@ -1,0 +1,107 @@
+"""Checks: named pass/fail probes with a latency and a detail, run one by one or concurrently.
+
+A check is a function that returns a detail (and optional data) when it passes and raises a
+ctoops error when it fails; ``run_check`` turns either into a ``CheckResult``. The exit code
+of a set of checks is 0 when all passed; when some failed, the code they share (all 4 when
+the worker is down), else 1.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctoops.errors import CtoopsError, ExitCode
+from ctoops.redact import redact
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a passing check returns: a one-line detail and any extra fields for reports."""
+
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    latency_ms: float
+    exit_code: int = 0
+    started_at: float = 0.0  # unix seconds
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "latencyMs": round(self.latency_ms, 1),
+            "detail": self.detail,
+            "exitCode": self.exit_code,
+            "startedAt": round(self.started_at, 3),
+            **self.data,
+        }
+
+
+Check = Callable[[], Outcome]
+
+
+def run_check(name: str, check: Check) -> CheckResult:
+    started = time.time()
+    t0 = time.monotonic()
+    try:
+        outcome = check()
+    except CtoopsError as exc:
+        return CheckResult(
+            name, False, exc.format_message(), _ms(t0), int(exc.exit_code), started, _error_data(exc)
+        )
+    except Exception as exc:  # a bug in a check must not hide the other checks' results
+        return CheckResult(
+            name,
+            False,
+            redact(f"internal error ({type(exc).__name__}: {exc}); a bug in ctoops"),
+            _ms(t0),
+            int(ExitCode.INTERNAL),
+            started,
+        )
+    return CheckResult(name, True, redact(outcome.detail), _ms(t0), 0, started, outcome.data)
+
+
+def run_checks(checks: Sequence[tuple[str, Check]], *, concurrency: int = 8) -> list[CheckResult]:
+    """Run independent checks at once (bounded); results in the order given."""
+    if not checks:
+        return []
+    if len(checks) == 1 or concurrency <= 1:
+        return [run_check(name, fn) for name, fn in checks]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(checks)), thread_name_prefix="check") as pool:
+        futures = [pool.submit(run_check, name, fn) for name, fn in checks]
+        return [f.result() for f in futures]
+
+
+def exit_code(results: Sequence[CheckResult]) -> int:
+    failed = {r.exit_code for r in results if not r.ok}
+    if not failed:
+        return int(ExitCode.OK)
+    if len(failed) == 1:
+        return failed.pop()
+    if ExitCode.INTERNAL in failed:
+        return int(ExitCode.INTERNAL)
+    return int(ExitCode.CHECK_FAILED)
+
+
+def _ms(t0: float) -> float:
+    return (time.monotonic() - t0) * 1000
+
+
+def _error_data(exc: CtoopsError) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if exc.status is not None:
+        data["httpStatus"] = exc.status
+    if exc.code:
+        data["errorCode"] = exc.code
+    return data

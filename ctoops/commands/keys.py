@@ -1,0 +1,234 @@
+"""ctoops keys: OpenAI keys per workspace on the worker (BYOK), or local in the OS keyring."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ctoops.commands._options import confirm, format_option, pass_app, read_secret
+
+if TYPE_CHECKING:
+    from ctoops.context import AppContext
+
+LOCAL_HELP = "The local key in the OS keyring (used by --via openai), not the worker's."
+ADMIN_HELP = "With --local: the admin key used for usage and costs."
+STDIN_HELP = "Read the key from standard input (for scripts); otherwise a hidden prompt."
+INSECURE_HELP = "With --local and no usable OS keyring: save in a 0600 plain-text file (prints a warning)."
+
+
+@click.group()
+def keys() -> None:
+    """OpenAI keys: per workspace on the worker (BYOK), or local in the OS keyring.
+
+    Keys are read from a hidden prompt or stdin, never from the command line, and shown
+    only as a hint (****abcd).
+    """
+
+
+def _admin_needs_local(local: bool, admin: bool) -> None:
+    from ctoops.errors import BadInput
+
+    if admin and not local:
+        raise BadInput("--admin goes with --local: the admin key is kept locally, the worker holds none")
+
+
+@keys.command("set")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+@click.option("--admin", is_flag=True, help=ADMIN_HELP)
+@click.option("--stdin", "from_stdin", is_flag=True, help=STDIN_HELP)
+@click.option("--insecure-storage", is_flag=True, help=INSECURE_HELP)
+@format_option
+@pass_app
+def keys_set(
+    app: AppContext, local: bool, admin: bool, from_stdin: bool, insecure_storage: bool, fmt: str
+) -> None:
+    """Save an OpenAI key: on the worker for the workspace, or locally with --local.
+
+    Without --local: PUT /api/v1/llm/keys/openai for --workspace; prints the worker's
+    keyHint. The key must be at least 8 characters (the worker's rule).
+
+    \b
+    Examples:
+      ctoops --workspace acme keys set
+      printf %s "$KEY" | ctoops keys set --local --stdin
+      printf %s "$ADMIN_KEY" | ctoops keys set --local --admin --stdin
+    """
+    from ctoops.keys import PROVIDER, check_api_key, clean_secret, key_warnings
+    from ctoops.redact import mask, register
+    from ctoops.render import emit
+    from ctoops.secrets import openai_account
+
+    _admin_needs_local(local, admin)
+    label = "OpenAI admin key" if admin else "OpenAI API key"
+    key = check_api_key(clean_secret(read_secret(label, from_stdin)))
+    register(key)
+    for warning in key_warnings(key, admin):
+        app.notify(f"warning: {warning}")
+    s = app.settings
+    if local:
+        where = app.store.set(openai_account(s.profile, admin), key, insecure=insecure_storage)
+        if insecure_storage:
+            app.notify(f"warning: the key is saved in plain text in {app.store.insecure_path}")
+        record: dict[str, Any] = {
+            "provider": PROVIDER,
+            "kind": "admin" if admin else "api",
+            "workspaceId": None,
+            "keyHint": mask(key),
+            "location": where,
+        }
+        env = "OPENAI_ADMIN_KEY" if admin else "OPENAI_API_KEY"
+        if os.environ.get(env):
+            app.notify(f"note: {env} is set and takes precedence over the stored key")
+    else:
+        saved = app.backend().save_key(s.workspace, PROVIDER, key)
+        if saved.key_hint and saved.key_hint != mask(key):
+            app.notify(
+                f"warning: the worker's hint {saved.key_hint} does not match the key sent ({mask(key)})"
+            )
+        record = {**saved.as_record(), "kind": "api", "location": "worker"}
+    emit(record, fmt, columns=["provider", "kind", "workspaceId", "keyHint", "location"])
+
+
+@keys.command("list")
+@click.option("--local", is_flag=True, help="Only the local keys (environment, keyring, file).")
+@format_option
+@pass_app
+def keys_list(app: AppContext, local: bool, fmt: str) -> None:
+    """List keys, never a secret: the worker's keys for the workspace and the local ones.
+
+    Each row: provider, kind (api/admin), workspaceId, keyHint, createdAt, updatedAt and
+    location (worker, env VAR, keyring with its backend, or the plain-text file).
+    """
+    from ctoops.render import emit
+
+    s = app.settings
+    rows: list[dict[str, Any]] = []
+    if not local and (s.via == "opencto" or s.sandbox):
+        for key in app.backend().list_keys(s.workspace):
+            rows.append({**key.as_record(), "kind": "api", "location": "worker"})
+    rows += _local_rows(app)
+    emit(
+        rows,
+        fmt,
+        columns=["provider", "kind", "workspaceId", "keyHint", "createdAt", "updatedAt", "location"],
+    )
+    if not rows and fmt == "table":
+        app.notify("no keys found")
+
+
+def _local_rows(app: AppContext) -> list[dict[str, Any]]:
+    from ctoops.keys import PROVIDER
+    from ctoops.redact import mask, register
+    from ctoops.secrets import openai_account
+
+    rows = []
+    for admin, env in ((False, "OPENAI_API_KEY"), (True, "OPENAI_ADMIN_KEY")):
+        kind = "admin" if admin else "api"
+        found: list[tuple[str, str]] = []
+        if os.environ.get(env):
+            register(os.environ[env])
+            found.append((os.environ[env], f"env {env}"))
+        stored, where = app.store.get(openai_account(app.settings.profile, admin))
+        if stored:
+            found.append((stored, where))
+        for value, location in found:
+            rows.append(
+                {
+                    "provider": PROVIDER,
+                    "kind": kind,
+                    "workspaceId": None,
+                    "keyHint": mask(value),
+                    "createdAt": None,
+                    "updatedAt": None,
+                    "location": location,
+                }
+            )
+    return rows
+
+
+@keys.command("delete")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+@click.option("--admin", is_flag=True, help=ADMIN_HELP)
+@click.option("--yes", is_flag=True, help="Do not ask (required without a terminal).")
+@pass_app
+def keys_delete(app: AppContext, local: bool, admin: bool, yes: bool) -> None:
+    """Delete the workspace's key on the worker, or the local key with --local.
+
+    Asks for confirmation on a terminal; needs --yes otherwise.
+    """
+    from ctoops.keys import PROVIDER
+    from ctoops.secrets import openai_account
+
+    _admin_needs_local(local, admin)
+    s = app.settings
+    if local:
+        what = f"the local OpenAI {'admin' if admin else 'API'} key"
+        confirm(f"delete {what}", yes)
+        deleted = app.store.delete(openai_account(s.profile, admin))
+        if deleted:
+            click.echo(f"Deleted {what} from {', '.join(deleted)}")
+        else:
+            app.notify(f"{what} was not stored; nothing to delete")
+        return
+    confirm(f"delete the OpenAI key of workspace {s.workspace!r} on {s.api_url}", yes)
+    if app.backend().delete_key(s.workspace, PROVIDER):
+        click.echo(f"Deleted the OpenAI key of workspace {s.workspace!r} on the worker")
+    else:
+        app.notify(f"the worker holds no OpenAI key for workspace {s.workspace!r}; nothing to delete")
+
+
+@keys.command("validate")
+@click.option("--local", is_flag=True, help="Validate the local key against OpenAI, not the worker's.")
+@click.option("--admin", is_flag=True, help=ADMIN_HELP)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Validate the key given on standard input.")
+@format_option
+@pass_app
+def keys_validate(app: AppContext, local: bool, admin: bool, from_stdin: bool, fmt: str) -> None:
+    """Prove a key works.
+
+    \b
+    --local: a cheap authenticated OpenAI call with the resolved key (stdin >
+             OPENAI_API_KEY / OPENAI_ADMIN_KEY > keyring): GET /models, or a one-day
+             costs page for --admin.
+    default: the workspace's key is listed on the worker and its models proxy answers.
+    A key OpenAI rejects (401 invalid_api_key) exits 1 with OpenAI's code; a quota 429
+    exits 5.
+    """
+    from ctoops import backends
+    from ctoops.checks import exit_code, run_checks
+    from ctoops.errors import with_exit_code
+    from ctoops.keys import clean_secret, models_proxy_check, openai_key_check, worker_key_check
+    from ctoops.redact import mask, register
+    from ctoops.render import emit_checks
+
+    _admin_needs_local(local, admin)
+    s = app.settings
+    if local:
+        if from_stdin:
+            key, source = clean_secret(read_secret("key", True)), "stdin"
+            register(key)
+        else:
+            found = app.openai_key(admin)
+            key, source = (found.value or app.require_openai_key(admin)), found.source
+        backend = backends.openai_backend(app, key=key, admin_key=key)
+        checks = [
+            (
+                "openai_admin_key" if admin else "openai_key",
+                openai_key_check(backend, mask(key), source, admin),
+            )
+        ]
+        header = {"keyHint": mask(key), "source": source, "kind": "admin" if admin else "api"}
+    else:
+        backend = backends.worker_backend(app)
+        checks = [
+            ("workspace_key", worker_key_check(backend, s.workspace)),
+            ("models_proxy", models_proxy_check(backend)),
+        ]
+        header = {"apiUrl": s.api_url, "workspace": s.workspace, "traceId": app.trace_id}
+    results = run_checks(checks)
+    emit_checks(results, fmt, header=header)
+    code = exit_code(results)
+    if code:
+        raise with_exit_code("; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok), code)

@@ -35,11 +35,17 @@ class CheckResult:
     exit_code: int = 0
     started_at: float = 0.0  # unix seconds
     data: dict[str, Any] = field(default_factory=dict)
+    skipped: bool = False  # not run (a manual step, or after a failed step); never fails a run
+
+    @property
+    def status(self) -> str:
+        return "SKIP" if self.skipped else "PASS" if self.ok else "FAIL"
 
     def as_record(self) -> dict[str, Any]:
         return {
             "check": self.name,
             "ok": self.ok,
+            "status": self.status.lower(),
             "latencyMs": round(self.latency_ms, 1),
             "detail": self.detail,
             "exitCode": self.exit_code,
@@ -57,9 +63,7 @@ def run_check(name: str, check: Check) -> CheckResult:
     try:
         outcome = check()
     except CtoopsError as exc:
-        return CheckResult(
-            name, False, exc.format_message(), _ms(t0), int(exc.exit_code), started, _error_data(exc)
-        )
+        return CheckResult(name, False, exc.format_message(), _ms(t0), int(exc.exit_code), started, _error_data(exc))
     except Exception as exc:  # a bug in a check must not hide the other checks' results
         return CheckResult(
             name,
@@ -83,7 +87,20 @@ def run_checks(checks: Sequence[tuple[str, Check]], *, concurrency: int = 8) -> 
         return [f.result() for f in futures]
 
 
+def skipped(name: str, why: str) -> CheckResult:
+    return CheckResult(name, True, why, 0.0, 0, time.time(), skipped=True)
+
+
+def passed(results: Sequence[CheckResult]) -> bool:
+    """Every check passed, and at least one ran."""
+    return any(not r.skipped for r in results) and all(r.ok for r in results)
+
+
 def exit_code(results: Sequence[CheckResult]) -> int:
+    """0 when all passed; else the code every failure shares; else 1 (70 if one was a bug).
+    Nothing run at all (only skips, or nothing) is a failure: 1."""
+    if not any(not r.skipped for r in results):
+        return int(ExitCode.CHECK_FAILED)
     failed = {r.exit_code for r in results if not r.ok}
     if not failed:
         return int(ExitCode.OK)
@@ -99,7 +116,7 @@ def _ms(t0: float) -> float:
 
 
 def _error_data(exc: CtoopsError) -> dict[str, Any]:
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(exc.data)
     if exc.status is not None:
         data["httpStatus"] = exc.status
     if exc.code:

@@ -19,7 +19,10 @@ from ctoops.errors import ExitCode, InternalError
 COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("ctoops.commands.auth", "auth"),
     "keys": ("ctoops.commands.keys", "keys"),
+    "realtime": ("ctoops.commands.realtime", "realtime"),
     "models": ("ctoops.commands.models", "models"),
+    "smoke": ("ctoops.commands.smoke", "smoke"),
+    "runbook": ("ctoops.commands.runbook", "runbook"),
     "config": ("ctoops.commands.config", "config"),
 }
 
@@ -44,6 +47,8 @@ class CtoopsGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            raise  # the reader left (`| head`); click exits quietly
         except Exception as exc:
             if getattr(ctx.obj, "show_traceback", False) or _debug_env():
                 import traceback

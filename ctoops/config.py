@@ -119,9 +119,7 @@ def load_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve(
-    given: dict[str, tuple[Any, str | None]], profile_given: tuple[str | None, str | None]
-) -> Settings:
+def resolve(given: dict[str, tuple[Any, str | None]], profile_given: tuple[str | None, str | None]) -> Settings:
     """Resolve every setting.
 
     ``given`` maps a setting name to (value, source) as Click parsed it from the command line
@@ -137,9 +135,7 @@ def resolve(
         profile_name, profile_source = str(data["default_profile"]), f"config {path} (default_profile)"
     if profile_name is not None and profile_name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
-        raise BadInput(
-            f"profile {profile_name!r} ({profile_source}) is not in {path} (profiles there: {known})"
-        )
+        raise BadInput(f"profile {profile_name!r} ({profile_source}) is not in {path} (profiles there: {known})")
     profile = profiles.get(profile_name, {}) if profile_name else {}
 
     values: dict[str, Any] = {}

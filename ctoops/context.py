@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TRACE_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-@dataclass
+@dataclass(eq=False)
 class AppContext:
     given: dict[str, tuple[Any, str | None]]
     profile_given: tuple[str | None, str | None]
@@ -101,9 +101,7 @@ class AppContext:
                 "(platform.openai.com/settings/organization/admin-keys); set OPENAI_ADMIN_KEY "
                 "or run `ctoops keys set --local --admin`"
             )
-        raise NotAuthenticated(
-            f"no OpenAI API key{note}: set OPENAI_API_KEY or run `ctoops keys set --local`"
-        )
+        raise NotAuthenticated(f"no OpenAI API key{note}: set OPENAI_API_KEY or run `ctoops keys set --local`")
 
     # -- stderr -------------------------------------------------------------------------------
 
@@ -174,7 +172,5 @@ def trace_id_from_env() -> str:
                 return candidate
     lowered = value.lower()
     if not TRACE_RE.match(lowered) or not lowered.strip("0"):
-        raise BadInput(
-            f"CTOOPS_TRACE_ID {value!r} is not a trace id: it must be 32 hex digits, not all zeros"
-        )
+        raise BadInput(f"CTOOPS_TRACE_ID {value!r} is not a trace id: it must be 32 hex digits, not all zeros")
     return lowered

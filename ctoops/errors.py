@@ -39,10 +39,18 @@ class ExitCode(IntEnum):
 class CtoopsError(click.ClickException):
     exit_code = ExitCode.CHECK_FAILED
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(redact(message))
         self.status = status  # the HTTP status behind the error, when there was one
         self.code = code  # the API's error code (the worker's ``code``, OpenAI's ``error.code``)
+        self.data = data or {}  # fields a failed check still reports (never a secret)
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True, file=file)
@@ -55,9 +63,7 @@ class CheckFailed(CtoopsError):
 class OpenAIRejected(CheckFailed):
     """OpenAI answered with its error envelope; ``status``, ``code``, ``type`` as sent."""
 
-    def __init__(
-        self, message: str, *, status: int, code: str | None, type: str | None, openai_message: str
-    ) -> None:
+    def __init__(self, message: str, *, status: int, code: str | None, type: str | None, openai_message: str) -> None:
         super().__init__(message, status=status, code=code)
         self.type = type
         self.openai_message = openai_message

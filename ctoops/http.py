@@ -173,8 +173,7 @@ class HttpClient:
                 if attempt < attempts_allowed:
                     wait = _backoff(attempt)
                     self._notify(
-                        f"{self.who} {reason}; retrying in {wait:.1f}s "
-                        f"(retry {attempt} of {self.max_retries})"
+                        f"{self.who} {reason}; retrying in {wait:.1f}s (retry {attempt} of {self.max_retries})"
                     )
                     self._sleep(wait)
                     continue
@@ -187,10 +186,7 @@ class HttpClient:
 
             ms = (time.monotonic() - t0) * 1000
             request_id = response.headers.get("x-request-id")
-            self._log(
-                f"{method} {shown} -> {response.status_code} in {ms:.0f} ms "
-                f"({self._ids(attempt, request_id)})"
-            )
+            self._log(f"{method} {shown} -> {response.status_code} in {ms:.0f} ms ({self._ids(attempt, request_id)})")
             if response.is_success:
                 return Response(
                     status=response.status_code,
@@ -238,9 +234,7 @@ class HttpClient:
 
     # -- retry policy -------------------------------------------------------------------
 
-    def _retry_plan(
-        self, response: httpx.Response, body: Any, attempt: int
-    ) -> tuple[bool, float, str | None]:
+    def _retry_plan(self, response: httpx.Response, body: Any, attempt: int) -> tuple[bool, float, str | None]:
         """(retry?, wait seconds, why not retried when it was retryable by status)."""
         status = response.status_code
         should = response.headers.get("x-should-retry", "").lower()
@@ -282,9 +276,7 @@ class HttpClient:
             return self._worker_error(status, body, tried)
         excerpt = _excerpt(response.content)
         if status in (401, 403):
-            return NotAuthenticated(
-                f"{self.who} refused the credential ({status}): {excerpt!r}", status=status
-            )
+            return NotAuthenticated(f"{self.who} refused the credential ({status}): {excerpt!r}", status=status)
         if status == 429:
             return RateLimited(f"{self.who} answered 429 ({tried}): {excerpt!r}", status=status)
         if status == 400:
@@ -328,8 +320,7 @@ class HttpClient:
             if isinstance(inner, dict) and isinstance(inner.get("error"), dict):
                 return self._openai_error(status, inner, tried)
             return OpenAIRejected(
-                f"OpenAI rejected the worker's request "
-                f"({label}: {message}; {_excerpt(str(inner).encode())!r})",
+                f"OpenAI rejected the worker's request ({label}: {message}; {_excerpt(str(inner).encode())!r})",
                 status=status,
                 code=None,
                 type=None,
@@ -351,10 +342,7 @@ class HttpClient:
         if status == 429:
             limit = ""
             if isinstance(details, dict) and details.get("bucket"):
-                limit = (
-                    f" on bucket {details['bucket']} ({details.get('limit')} per "
-                    f"{details.get('windowSeconds')}s)"
-                )
+                limit = f" on bucket {details['bucket']} ({details.get('limit')} per {details.get('windowSeconds')}s)"
             return RateLimited(
                 f"the OpenCTO worker rate-limited ctoops{limit} ({said}; {tried})", status=status, code=code
             )

@@ -74,9 +74,7 @@ def openai_key_check(backend: Backend, hint: str, source: str, admin: bool) -> C
                 status=exc.status,
                 code=exc.code,
             ) from None
-        return Outcome(
-            f"OpenAI accepted the key {hint} from {source}: {len(models)} models", {"models": len(models)}
-        )
+        return Outcome(f"OpenAI accepted the key {hint} from {source}: {len(models)} models", {"models": len(models)})
 
     return check
 

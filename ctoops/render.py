@@ -132,8 +132,7 @@ def table(
         grid = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
         for name in columns:
             numeric = any(
-                isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool)
-                for r in rows
+                isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool) for r in rows
             )
             grid.add_column(name, justify="right" if numeric else "left", style=(styles or {}).get(name))
         for row in rows:
@@ -177,18 +176,24 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
     tmp_path = Path(tmp)
+    if mode is None:  # what open() would have given: 0666 less the umask (mkstemp gives 0600)
+        mode = 0o666 & ~_umask()
     try:
-        if mode is not None:
-            os.chmod(tmp_path, mode)
+        os.chmod(tmp_path, mode)
         write(tmp_path)
-        if mode is not None:
-            os.chmod(tmp_path, mode)
+        os.chmod(tmp_path, mode)
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
@@ -207,13 +212,14 @@ def text_of(write: Callable[[IO[str]], None]) -> str:
 def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | None = None) -> None:
     """Check results (``ctoops.checks.CheckResult``) as a table, JSON (``{..header, ok,
     checks}``) or CSV (one row per check)."""
+    from ctoops.checks import passed
+
     records = [r.as_record() for r in results]
-    ok = bool(results) and all(r.ok for r in results)
     if fmt == "json":
-        emit({**(header or {}), "ok": ok, "checks": records}, "json")
+        emit({**(header or {}), "ok": passed(results), "checks": records}, "json")
         return
     if fmt == "csv":
-        emit(records, "csv", columns=["check", "ok", "latencyMs", "exitCode", "detail"])
+        emit(records, "csv", columns=["check", "status", "ok", "latencyMs", "exitCode", "detail"])
         return
     out = sys.stdout
     if header:

@@ -161,9 +161,7 @@ class SecretStore:
                 if self._call(remove, "deleting a secret"):
                     deleted.append(f"keyring ({status.backend})")
             except Exception as exc:
-                raise NotAuthenticated(
-                    f"could not delete from keyring {status.backend}: {_why(exc)}"
-                ) from None
+                raise NotAuthenticated(f"could not delete from keyring {status.backend}: {_why(exc)}") from None
         if self._file_delete(account):
             deleted.append(f"file {self.insecure_path}")
         return deleted
@@ -209,9 +207,7 @@ class SecretStore:
         from ctoops.render import atomic_write_text
 
         self.insecure_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            self.insecure_path, json.dumps(data, indent=2) + "\n", mode=stat.S_IRUSR | stat.S_IWUSR
-        )
+        atomic_write_text(self.insecure_path, json.dumps(data, indent=2) + "\n", mode=stat.S_IRUSR | stat.S_IWUSR)
 
 
 def _detect() -> KeyringStatus:
@@ -244,9 +240,7 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip().rstrip(":")
 
 
-def resolve(
-    store: SecretStore | None, *, flag: str | None, flag_name: str, env: str, account: str
-) -> Resolved:
+def resolve(store: SecretStore | None, *, flag: str | None, flag_name: str, env: str, account: str) -> Resolved:
     """flag > environment > keyring > insecure file."""
     if flag:
         register(flag)

@@ -45,26 +45,20 @@ def test_cassette_says_where_its_shapes_come_from(path: Path):
 def test_cassette_belongs_to_a_test(path: Path):
     module = ROOT / "tests" / f"{path.parent.name}.py"
     assert module.exists(), f"{path} has no test module {module.name}"
-    names = {
-        node.name for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.FunctionDef)
-    }
+    names = {node.name for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.FunctionDef)}
     assert path.stem in names, f"{path.name} is not replayed by any test in {module.name}"
 
 
 def test_the_scrubbers_remove_secrets_from_bodies_and_headers():
     class Request:
-        body = json.dumps(
-            {"apiKey": "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "workspaceId": "acme"}
-        ).encode()
+        body = json.dumps({"apiKey": "sk-proj-abcdefghijklmnopqrstuvwxyz012345", "workspaceId": "acme"}).encode()
 
     scrubbed = before_record_request(Request())
     assert json.loads(scrubbed.body) == {"apiKey": "REDACTED", "workspaceId": "acme"}
 
     response = {
         "body": {
-            "string": json.dumps(
-                {"clientSecret": "ek_68af296e8e408191a1120ab6383263c2", "expiresAt": 1}
-            ).encode()
+            "string": json.dumps({"clientSecret": "ek_68af296e8e408191a1120ab6383263c2", "expiresAt": 1}).encode()
         },
         "headers": {
             "Set-Cookie": ["session=abc"],
@@ -74,9 +68,7 @@ def test_the_scrubbers_remove_secrets_from_bodies_and_headers():
     }
     out = before_record_response(response)
     assert json.loads(out["body"]["string"]) == {"clientSecret": "REDACTED", "expiresAt": 1}
-    assert out["headers"]["Set-Cookie"] == ["REDACTED"] and out["headers"]["openai-organization"] == [
-        "REDACTED"
-    ]
+    assert out["headers"]["Set-Cookie"] == ["REDACTED"] and out["headers"]["openai-organization"] == ["REDACTED"]
     assert "content-length" not in out["headers"]
 
     ga = {

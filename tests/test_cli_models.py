@@ -129,9 +129,7 @@ def test_503_then_200_succeeds_after_one_retry(ctoops, worker):
 
 
 def test_html_502_exits_4_naming_502(ctoops, worker):
-    page = (
-        "<html><head><title>api.opencto.works | 502: Bad gateway</title></head><body>Cloudflare</body></html>"
-    )
+    page = "<html><head><title>api.opencto.works | 502: Bad gateway</title></head><body>Cloudflare</body></html>"
     worker.route("GET", "/api/v1/cto/openai/models", Reply(502, body=page, content_type="text/html"))
     result = ctoops("--max-retries", "0", "models", "list")
     assert result.exit_code == 4
@@ -198,9 +196,7 @@ def test_bad_trace_id_exits_2(ctoops, worker, monkeypatch):
 
 def test_token_flag_warns_and_is_masked(ctoops, server, monkeypatch):
     monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
-    server.route(
-        "GET", "/api/v1/cto/openai/models", Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED"})
-    )
+    server.route("GET", "/api/v1/cto/openai/models", Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED"}))
     result = ctoops("--token", TOKEN, "-v", "models", "list")
     assert result.exit_code == 3
     assert "visible to other local users" in result.stderr

@@ -52,9 +52,7 @@ class Script:
         return httpx.Response(status, headers=headers, content=content)
 
 
-def client(
-    script: Script, service: str = "opencto", **kw
-) -> tuple[HttpClient, list[float], list[str], list[str]]:
+def client(script: Script, service: str = "opencto", **kw) -> tuple[HttpClient, list[float], list[str], list[str]]:
     sleeps: list[float] = []
     logs: list[str] = []
     notes: list[str] = []
@@ -100,9 +98,7 @@ def test_backoff_grows_and_5xx_after_retries_exits_4():
         c.get("/api/v1/cto/openai/models")
     assert info.value.exit_code == ExitCode.UPSTREAM == 4
     assert len(script.requests) == 4  # 1 + 3 retries
-    assert [round(s / b, 2) <= 1 and s / b >= 0.75 for s, b in zip(sleeps, (0.5, 1, 2), strict=True)] == [
-        True
-    ] * 3
+    assert [round(s / b, 2) <= 1 and s / b >= 0.75 for s, b in zip(sleeps, (0.5, 1, 2), strict=True)] == [True] * 3
     assert "500 INTERNAL_SERVER_ERROR: boom" in info.value.message
     assert "after 4 attempts" in info.value.message
 
@@ -299,9 +295,7 @@ def test_no_trace_headers_to_openai():
 
 
 def test_verbose_lines_name_method_path_status_ms_attempt_and_request_id_never_the_token():
-    script = Script(
-        (200, {"x-request-id": "req_deaa3616cbd15d33b4db96b3ba74d2b4"}, {"object": "list", "data": []})
-    )
+    script = Script((200, {"x-request-id": "req_deaa3616cbd15d33b4db96b3ba74d2b4"}, {"object": "list", "data": []}))
     c, _, logs, _ = client(script)
     c.get("/api/v1/cto/openai/models", params={"q": "sk-proj-abcdefghijklmnopqrstuvwx"})
     (line,) = logs
@@ -350,9 +344,7 @@ def test_openai_error_wrapped_by_the_worker_carries_openai_code():
             }
         }
     )
-    script = Script(
-        (401, {}, {"error": "OpenAI rejected the request", "code": "OPENAI_ERROR", "details": raw})
-    )
+    script = Script((401, {}, {"error": "OpenAI rejected the request", "code": "OPENAI_ERROR", "details": raw}))
     c, _, _, _ = client(script)
     with pytest.raises(OpenAIRejected) as info:
         c.request("POST", "/api/v1/realtime/token")
@@ -395,9 +387,7 @@ def test_worker_400_is_bad_input_with_the_workers_rule():
 
 
 def test_config_error_points_to_runbook_step_1():
-    script = Script(
-        (500, {}, {"error": "OPENAI_API_KEY is not configured", "code": "CONFIG_ERROR", "status": 500})
-    )
+    script = Script((500, {}, {"error": "OPENAI_API_KEY is not configured", "code": "CONFIG_ERROR", "status": 500}))
     c, _, _, _ = client(script, max_retries=0)
     with pytest.raises(UpstreamError) as info:
         c.get("/api/v1/cto/openai/models")
@@ -405,9 +395,7 @@ def test_config_error_points_to_runbook_step_1():
 
 
 def test_money_is_parsed_exactly():
-    script = Script(
-        (200, {}, b'{"amount": {"value": 0.1000000000000000055511151231257827, "currency": "usd"}}')
-    )
+    script = Script((200, {}, b'{"amount": {"value": 0.1000000000000000055511151231257827, "currency": "usd"}}'))
     c, _, _, _ = client(script)
     value = c.get("/x").data["amount"]["value"]
     assert str(value) == "0.1000000000000000055511151231257827"

@@ -268,9 +268,7 @@ def test_validate_local_passes_with_a_key_openai_accepts(ctoops, openai, monkeyp
     result = ctoops("keys", "validate", "--local", "--format", "json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert (
-        report["ok"] is True and report["source"] == "env OPENAI_API_KEY" and report["keyHint"] == "****L3kJ"
-    )
+    assert report["ok"] is True and report["source"] == "env OPENAI_API_KEY" and report["keyHint"] == "****L3kJ"
     assert "1 models" in report["checks"][0]["detail"]
 
 
@@ -345,9 +343,7 @@ def test_validate_on_the_worker_fails_when_no_key_is_listed_or_openai_rejects_it
 
 def test_login_verifies_then_stores_for_the_next_process(ctoops, worker):
     worker.route("GET", KEYS_PATH, Reply(json=LISTED))
-    worker.route(
-        "GET", "/api/v1/health", Reply(json={"status": "healthy", "timestamp": "2026-11-21T20:00:00Z"})
-    )
+    worker.route("GET", "/api/v1/health", Reply(json={"status": "healthy", "timestamp": "2026-11-21T20:00:00Z"}))
     login = ctoops("auth", "login", "--with-token", input=TOKEN + "\n")
     assert login.exit_code == 0, login.stderr
     assert "****1234" in login.stdout and TOKEN not in login.all
@@ -368,9 +364,7 @@ def test_login_verifies_then_stores_for_the_next_process(ctoops, worker):
 
 
 def test_login_with_a_rejected_token_stores_nothing(ctoops, worker):
-    worker.route(
-        "GET", KEYS_PATH, Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401})
-    )
+    worker.route("GET", KEYS_PATH, Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401}))
     result = ctoops("auth", "login", "--with-token", input=TOKEN)
     assert result.exit_code == 3 and "rejected the token ****1234" in result.stderr
     keyring_file = Path(os.environ["CTOOPS_TEST_KEYRING_FILE"])

@@ -134,16 +134,12 @@ def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
     session = body.get("session") if isinstance(body.get("session"), dict) else {}
     answered_model = session.get("model") or body.get("model") or model
     if "clientSecret" in body or "expiresAt" in body:
-        return RealtimeSecret(
-            _str(body.get("clientSecret")), _int(body.get("expiresAt")), answered_model, "worker"
-        )
+        return RealtimeSecret(_str(body.get("clientSecret")), _int(body.get("expiresAt")), answered_model, "worker")
     if "value" in body or "expires_at" in body:
         return RealtimeSecret(_str(body.get("value")), _int(body.get("expires_at")), answered_model, "ga")
     nested = body.get("client_secret")
     if isinstance(nested, dict):
-        return RealtimeSecret(
-            _str(nested.get("value")), _int(nested.get("expires_at")), answered_model, "beta"
-        )
+        return RealtimeSecret(_str(nested.get("value")), _int(nested.get("expires_at")), answered_model, "beta")
     return RealtimeSecret(None, None, answered_model, "none")
 
 

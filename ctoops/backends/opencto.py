@@ -70,9 +70,7 @@ class OpenCTOBackend:
         )
 
     def costs_page(self, request: UsageRequest) -> Any:
-        raise unsupported(
-            "costs", "the OpenCTO worker", "it has no costs proxy; use --via openai with an admin key"
-        )
+        raise unsupported("costs", "the OpenCTO worker", "it has no costs proxy; use --via openai with an admin key")
 
     def list_keys(self, workspace: str) -> list[ProviderKey]:
         body = self._call("GET", "/api/v1/llm/keys", workspace, params={"workspaceId": workspace})
@@ -107,9 +105,7 @@ class OpenCTOBackend:
         )
 
     def delete_key(self, workspace: str, provider: str) -> bool:
-        body = self._call(
-            "DELETE", f"/api/v1/llm/keys/{provider}", workspace, params={"workspaceId": workspace}
-        )
+        body = self._call("DELETE", f"/api/v1/llm/keys/{provider}", workspace, params={"workspaceId": workspace})
         if not isinstance(body, dict) or not isinstance(body.get("deleted"), bool):
             raise UpstreamError("the worker answered a key deletion without `deleted`")
         return bool(body["deleted"])

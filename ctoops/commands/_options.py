@@ -56,3 +56,23 @@ def confirm(action: str, yes: bool) -> None:
         raise BadInput(f"refusing to {action} without confirmation: pass --yes (no terminal to ask on)")
     if not click.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True):
         raise CtoopsError("cancelled; nothing was changed")
+
+
+def report_options(fn: F) -> F:
+    """``--junit``, ``--report-json``, ``--prom-file``: CI reports, written atomically."""
+    fn = click.option("--prom-file", metavar="FILE", help="Write a Prometheus textfile-collector file (.prom).")(fn)
+    fn = click.option("--report-json", metavar="FILE", help="Write a JSON report.")(fn)
+    fn = click.option("--junit", metavar="FILE", help="Write JUnit XML, one testcase per check.")(fn)
+    return fn
+
+
+def run_info(app: Any, suite: str, started: float, finished: float) -> Any:
+    """What reports say about the run: trace id, backend, target, workspace, times."""
+    from ctoops.reports import RunInfo
+
+    s = app.settings
+    if s.sandbox:
+        target = "sandbox"
+    else:
+        target = s.api_url if s.via == "opencto" else s.openai_base_url
+    return RunInfo(suite, app.trace_id, s.via, s.sandbox, target, s.workspace, started, finished)

@@ -22,9 +22,7 @@ def auth() -> None:
 
 @auth.command("login")
 @click.option("--with-token", is_flag=True, help="Read the token from standard input (for scripts).")
-@click.option(
-    "--no-verify", is_flag=True, help="Store without asking the worker whether it accepts the token."
-)
+@click.option("--no-verify", is_flag=True, help="Store without asking the worker whether it accepts the token.")
 @click.option("--insecure-storage", is_flag=True, help=INSECURE_HELP)
 @pass_app
 def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_storage: bool) -> None:

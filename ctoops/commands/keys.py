@@ -41,9 +41,7 @@ def _admin_needs_local(local: bool, admin: bool) -> None:
 @click.option("--insecure-storage", is_flag=True, help=INSECURE_HELP)
 @format_option
 @pass_app
-def keys_set(
-    app: AppContext, local: bool, admin: bool, from_stdin: bool, insecure_storage: bool, fmt: str
-) -> None:
+def keys_set(app: AppContext, local: bool, admin: bool, from_stdin: bool, insecure_storage: bool, fmt: str) -> None:
     """Save an OpenAI key: on the worker for the workspace, or locally with --local.
 
     Without --local: PUT /api/v1/llm/keys/openai for --workspace; prints the worker's
@@ -84,9 +82,7 @@ def keys_set(
     else:
         saved = app.backend().save_key(s.workspace, PROVIDER, key)
         if saved.key_hint and saved.key_hint != mask(key):
-            app.notify(
-                f"warning: the worker's hint {saved.key_hint} does not match the key sent ({mask(key)})"
-            )
+            app.notify(f"warning: the worker's hint {saved.key_hint} does not match the key sent ({mask(key)})")
         record = {**saved.as_record(), "kind": "api", "location": "worker"}
     emit(record, fmt, columns=["provider", "kind", "workspaceId", "keyHint", "location"])
 

@@ -19,9 +19,7 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option(
-    "--match", metavar="PATTERN", help="Only ids containing PATTERN, or matching it as a glob (gpt-4o*)."
-)
+@click.option("--match", metavar="PATTERN", help="Only ids containing PATTERN, or matching it as a glob (gpt-4o*).")
 @format_option
 @pass_app
 def models_list(app: AppContext, match: str | None, fmt: str) -> None:

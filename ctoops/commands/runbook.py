@@ -1,0 +1,147 @@
+"""ctoops runbook: declarative runbooks (TOML), walked step by step."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ctoops.commands._options import format_option, pass_app, report_options, run_info
+
+if TYPE_CHECKING:
+    from ctoops.checks import CheckResult
+    from ctoops.context import AppContext
+    from ctoops.runbook import Step
+
+
+@click.group()
+def runbook() -> None:
+    """Runbooks: the OpenAI operational runbook and your own, as TOML files."""
+
+
+@runbook.command("list")
+@format_option
+@pass_app
+def runbook_list(app: AppContext, fmt: str) -> None:
+    """List the bundled runbooks and local ones (./runbooks, and runbooks/ beside the config file)."""
+    from ctoops import runbook as core
+    from ctoops.render import emit
+
+    rows = []
+    for name, path, where in core.available(app.settings.config_path.parent):
+        book = core.load(path)
+        rows.append({"name": name, "title": book.title, "steps": len(book.steps), "where": where, "path": str(path)})
+    emit(rows, fmt, columns=["name", "title", "steps", "where", "path"])
+
+
+@runbook.command("show")
+@click.argument("runbook_name", metavar="[NAME|FILE]", required=False)
+@pass_app
+def runbook_show(app: AppContext, runbook_name: str | None) -> None:
+    """Print a runbook's steps and instructions (default: openai-ops)."""
+    from ctoops import runbook as core
+
+    book = core.load(core.find(runbook_name, app.settings.config_path.parent))
+    click.echo(f"{book.title}  ({book.name}, {book.path})")
+    if book.description:
+        click.echo(f"\n{book.description}")
+    for step in book.steps:
+        kind = "manual" if step.manual else f"runs `{step.run}`"
+        click.echo(f"\n{step.title}  [{step.name}: {kind}]")
+        for line in step.instructions.splitlines():
+            click.echo(f"    {line}")
+        for key, value in step.params.items():
+            click.echo(f"    {key} = {value!r}")
+
+
+@runbook.command("run")
+@click.argument("runbook_name", metavar="[NAME|FILE]", required=False)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="STEP.KEY=VALUE",
+    help="Override a step parameter for this run (repeatable), e.g. -p realtime.min_ttl=120.",
+)
+@report_options
+@format_option
+@pass_app
+def runbook_run(
+    app: AppContext,
+    runbook_name: str | None,
+    params: tuple[str, ...],
+    junit: str | None,
+    report_json: str | None,
+    prom_file: str | None,
+    fmt: str,
+) -> None:
+    """Walk a runbook step by step (default: openai-ops, the OpenAI operational runbook).
+
+    Manual steps are shown, not run. A failed step stops the runbook unless the step says
+    continue_on_failure. Exit codes as for `ctoops smoke`; reports likewise.
+
+    \b
+    Examples:
+      ctoops --sandbox runbook run
+      ctoops runbook run --junit runbook.xml
+      ctoops runbook run ./runbooks/nightly.toml -p realtime.min_ttl=300
+    """
+    from ctoops import runbook as core
+    from ctoops.checks import exit_code, passed
+    from ctoops.errors import with_exit_code
+    from ctoops.render import emit, emit_checks
+    from ctoops.reports import check_report_paths, json_report, write_reports
+
+    s = app.settings
+    check_report_paths(junit, report_json, prom_file)
+    book = core.override(core.load(core.find(runbook_name, s.config_path.parent)), params)
+    ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via)
+    started = time.time()
+    if fmt == "table":
+        click.echo(f"{book.title}  [{book.name}]")
+        click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")
+    results = core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
+    info = run_info(app, f"runbook {book.name}", started, time.time())
+    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    if fmt == "json":
+        emit(json_report(results, info), "json")
+    elif fmt == "csv":
+        emit_checks(results, "csv")
+    else:
+        counts = {status: sum(r.status == status for r in results) for status in ("PASS", "FAIL", "SKIP")}
+        click.echo(
+            f"\n{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
+            f" in {info.finished_at - info.started_at:.1f}s"
+        )
+    if not passed(results):
+        failed = [r for r in results if not r.ok]
+        raise with_exit_code(
+            f"runbook {book.name}: " + ("; ".join(f"{r.name}: {r.detail}" for r in failed) or "no step ran"),
+            exit_code(results),
+        )
+
+
+def _printer(total: int) -> Any:
+    def show(number: int, step: Step, results: list[CheckResult]) -> None:
+        status = (
+            "MANUAL"
+            if step.manual
+            else "FAIL"
+            if any(not r.ok for r in results)
+            else ("SKIP" if all(r.skipped for r in results) else "PASS")
+        )
+        click.echo(f"\n[{number}/{total}] {step.title}  {status}")
+        if step.manual:
+            for line in step.instructions.splitlines():
+                click.echo(f"      {line}")
+            return
+        for r in results:
+            latency = "" if r.skipped else f"  {r.latency_ms:.0f} ms"
+            click.echo(f"      {r.status}  {r.name}{latency}  {r.detail}")
+        if status == "FAIL" and step.instructions:
+            for line in step.instructions.splitlines():
+                click.echo(f"      > {line}")
+
+    return show

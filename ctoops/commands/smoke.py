@@ -1,0 +1,90 @@
+"""ctoops smoke: runbook steps 3 and 4 at once, for CI."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from ctoops.commands._options import format_option, pass_app, report_options, run_info
+from ctoops.smoke import CHECKS
+
+if TYPE_CHECKING:
+    from ctoops.context import AppContext
+
+
+@click.command()
+@click.option("--only", multiple=True, type=click.Choice(CHECKS), help="Run only this check (repeatable).")
+@click.option("--skip", multiple=True, type=click.Choice(CHECKS), help="Skip this check (repeatable).")
+@click.option("--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model.")
+@click.option(
+    "--min-ttl",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="The realtime secret must stay valid at least this long.",
+)
+@report_options
+@format_option
+@pass_app
+def smoke(
+    app: AppContext,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    model: str,
+    min_ttl: float,
+    junit: str | None,
+    report_json: str | None,
+    prom_file: str | None,
+    fmt: str,
+) -> None:
+    """Run the runbook's validation checks concurrently (steps 3 and 4).
+
+    \b
+    Checks:
+      realtime_token  a realtime client secret is minted, non-empty, valid >= --min-ttl
+      models          the models list answers (the worker's proxy, or OpenAI)
+      usage           yesterday's usage answers in a documented shape
+      workspace_key   the workspace's key is on the worker (when --workspace,
+                      OPENCTO_WORKSPACE or the profile chose one; via opencto)
+    Exit 0 only when every check run passed; otherwise the code the failures share
+    (4 when the worker is down), else 1. Reports are written whatever the outcome.
+
+    \b
+    Example (CI):
+      ctoops smoke --junit smoke.xml --report-json smoke.json --prom-file /var/lib/node_exporter/ctoops.prom
+    """
+    from ctoops import smoke as core
+    from ctoops.checks import exit_code, run_checks
+    from ctoops.errors import with_exit_code
+    from ctoops.render import emit_checks
+    from ctoops.reports import check_report_paths, json_report, write_reports
+
+    s = app.settings
+    check_report_paths(junit, report_json, prom_file)
+    names = core.select(only, skip, s.workspace_explicit, s.via)
+    backend = app.backend()
+    started = time.time()
+    results = run_checks(core.plan(backend, names, workspace=s.workspace, model=model, min_ttl=min_ttl))
+    info = run_info(app, "smoke", started, time.time())
+    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    if fmt == "json":
+        from ctoops.render import emit
+
+        emit(json_report(results, info), "json")
+    else:
+        header = {
+            "smoke": f"via {s.via}{' (sandbox)' if s.sandbox else ''} {info.target}",
+            "workspace": s.workspace,
+            "traceId": app.trace_id,
+        }
+        emit_checks(results, fmt, header=header if fmt == "table" else None)
+    code = exit_code(results)
+    if code:
+        failed = [r for r in results if not r.ok]
+        raise with_exit_code(
+            f"{len(failed)} of {len(results)} checks failed: " + "; ".join(f"{r.name}: {r.detail}" for r in failed),
+            code,
+        )

@@ -1,0 +1,196 @@
+"""Reports for CI and on-call: JUnit XML, a JSON report, a Prometheus textfile.
+
+All three hold what the checks report, and checks only ever report secrets masked. Files
+are written atomically (``render.atomic_write_text``): a scraper or a CI step never reads a
+half-written report.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ctoops import __version__
+from ctoops.checks import CheckResult, exit_code, passed
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    suite: str  # "smoke", or "runbook <name>"
+    trace_id: str
+    via: str
+    sandbox: bool
+    target: str  # the worker's or OpenAI's base URL
+    workspace: str
+    started_at: float
+    finished_at: float
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"ctoops": __version__, "python": platform.python_version()}
+    for package in ("httpx", "click"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:  # pragma: no cover - they are dependencies
+            pass
+    found["platform"] = f"{sys.platform}-{platform.machine()}"
+    return found
+
+
+def json_report(results: Sequence[CheckResult], info: RunInfo) -> dict[str, Any]:
+    return {
+        "suite": info.suite,
+        "ok": passed(results),
+        "exitCode": exit_code(results),
+        "traceId": info.trace_id,
+        "via": info.via,
+        "sandbox": info.sandbox,
+        "target": info.target,
+        "workspace": info.workspace,
+        "startedAt": _iso(info.started_at),
+        "finishedAt": _iso(info.finished_at),
+        "durationMs": round((info.finished_at - info.started_at) * 1000, 1),
+        "versions": versions(),
+        "checks": [r.as_record() for r in results],
+    }
+
+
+def junit_xml(results: Sequence[CheckResult], info: RunInfo) -> str:
+    """One <testsuite>, one <testcase> per check; a failed check (exit 1) is a <failure>, one
+    that could not run properly (auth, upstream, rate limit, bug) an <error>."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(1 for r in results if not r.ok and r.exit_code == 1)
+    errors = sum(1 for r in results if not r.ok and r.exit_code != 1)
+    skips = sum(1 for r in results if r.skipped)
+    root = ET.Element(
+        "testsuites",
+        name="ctoops",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{info.finished_at - info.started_at:.3f}",
+    )
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=f"ctoops {info.suite}",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped=str(skips),
+        time=f"{info.finished_at - info.started_at:.3f}",
+        timestamp=_iso(info.started_at),
+        hostname=platform.node() or "unknown",
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("traceId", info.trace_id),
+        ("via", info.via),
+        ("sandbox", str(info.sandbox).lower()),
+        ("target", info.target),
+        ("workspace", info.workspace),
+        ("ctoops", __version__),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"ctoops.{info.suite.split()[0]}",
+            name=r.name,
+            time=f"{r.latency_ms / 1000:.3f}",
+        )
+        if r.skipped:
+            ET.SubElement(case, "skipped", message=r.detail)
+        elif not r.ok:
+            tag = "failure" if r.exit_code == 1 else "error"
+            element = ET.SubElement(case, tag, message=r.detail, type=f"exit {r.exit_code}")
+            element.text = r.detail
+        else:
+            ET.SubElement(case, "system-out").text = r.detail
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def prometheus(results: Sequence[CheckResult], info: RunInfo) -> str:
+    """node_exporter textfile-collector format."""
+
+    def label(value: str) -> str:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    suite = label(info.suite)
+    lines = [
+        "# HELP ctoops_check_success Whether the ctoops check passed (1) or failed (0) on its last run.",
+        "# TYPE ctoops_check_success gauge",
+    ]
+    ran = [r for r in results if not r.skipped]
+    lines += [f'ctoops_check_success{{suite="{suite}",check="{label(r.name)}"}} {int(r.ok)}' for r in ran]
+    lines += [
+        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run.",
+        "# TYPE ctoops_check_latency_seconds gauge",
+    ]
+    lines += [
+        f'ctoops_check_latency_seconds{{suite="{suite}",check="{label(r.name)}"}} {r.latency_ms / 1000:.6f}'
+        for r in ran
+    ]
+    ok = int(passed(results))
+    lines += [
+        "# HELP ctoops_run_success Whether every check of the last ctoops run passed.",
+        "# TYPE ctoops_run_success gauge",
+        f'ctoops_run_success{{suite="{suite}"}} {ok}',
+        "# HELP ctoops_last_run_timestamp_seconds When the last ctoops run finished (unix seconds).",
+        "# TYPE ctoops_last_run_timestamp_seconds gauge",
+        f'ctoops_last_run_timestamp_seconds{{suite="{suite}"}} {info.finished_at:.3f}',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(
+    results: Sequence[CheckResult],
+    info: RunInfo,
+    *,
+    junit: str | None = None,
+    report_json: str | None = None,
+    prom_file: str | None = None,
+) -> None:
+    from pathlib import Path
+
+    from ctoops.render import atomic_write_text, dumps
+
+    if junit:
+        atomic_write_text(Path(junit), junit_xml(results, info))
+    if report_json:
+        atomic_write_text(Path(report_json), dumps(json_report(results, info)) + "\n")
+    if prom_file:
+        atomic_write_text(Path(prom_file), prometheus(results, info), mode=0o644)
+
+
+def check_report_paths(*paths: str | None) -> None:
+    """Before any check runs: each report's folder must exist and be writable (exit 2)."""
+    import os
+    from pathlib import Path
+
+    from ctoops.errors import BadInput
+
+    for given in paths:
+        if not given:
+            continue
+        path = Path(given)
+        folder = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise BadInput(f"report path {given} is a folder; give a file name")
+        if not folder.is_dir():
+            raise BadInput(f"cannot write report {given}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise BadInput(f"cannot write report {given}: folder {folder} is not writable")

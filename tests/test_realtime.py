@@ -1,0 +1,185 @@
+"""`ctoops realtime check` over real HTTP (loopback) for the worker and OpenAI, and in the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fakeserver import Reply
+
+TOKEN = "opencto-token-for-realtime-0001"
+SECRET = "ek_68af296e8e408191a1120ab6383263c2"
+ROUTE = "/api/v1/realtime/token"
+
+
+@pytest.fixture
+def worker(server, monkeypatch):
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    return server
+
+
+def check(ctoops, *args: str, options: tuple[str, ...] = ()):
+    result = ctoops(*args, "realtime", "check", "--format", "json", *options)
+    return result, (json.loads(result.stdout) if result.stdout.strip() else None)
+
+
+def test_a_fresh_secret_passes_and_is_only_shown_as_a_hint(ctoops, worker):
+    worker.route("POST", ROUTE, Reply(json={"clientSecret": SECRET, "expiresAt": int(time.time()) + 600}))
+    result, report = check(ctoops, "--workspace", "acme")
+    assert result.exit_code == 0, result.stderr
+    assert report["ok"] is True and report["secretHint"] == "****63c2"
+    assert 595 <= report["ttlSeconds"] <= 600
+    assert report["model"] == "gpt-realtime-1.5" and report["latencyMs"] >= 0
+    assert SECRET not in result.all
+    (sent,) = worker.seen(ROUTE)
+    assert sent.json() == {"model": "gpt-realtime-1.5", "workspaceId": "acme"}
+    assert sent.headers["x-opencto-trace-id"] == report["traceId"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"clientSecret": "", "expiresAt": 4102444800}, "the client secret is empty"),
+        ({"expiresAt": 4102444800}, "no client secret"),
+        ({"clientSecret": SECRET}, "without an expiry"),
+        ({"clientSecret": SECRET, "expiresAt": 1700000000}, "already expired"),
+    ],
+)
+def test_empty_missing_or_expired_secrets_fail_the_check(ctoops, worker, answer, message):
+    worker.route("POST", ROUTE, Reply(json=answer))
+    result, report = check(ctoops)
+    assert result.exit_code == 1
+    assert message in result.stderr and message in report["detail"]
+    assert report["ok"] is False
+    assert SECRET not in result.all
+
+
+def test_min_ttl(ctoops, worker):
+    worker.route("POST", ROUTE, Reply(json={"clientSecret": SECRET, "expiresAt": int(time.time()) + 45}))
+    soon, report = check(ctoops)
+    assert soon.exit_code == 1 and "sooner than --min-ttl 60s" in report["detail"]
+    relaxed = ctoops("realtime", "check", "--min-ttl", "30")
+    assert relaxed.exit_code == 0, relaxed.stderr
+
+
+def test_openai_rejecting_the_workers_key_is_a_failed_check_with_openais_code(ctoops, worker):
+    raw = {
+        "error": {
+            "message": "Incorrect API key provided: sk-proj-****abcd.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
+    worker.route(
+        "POST",
+        ROUTE,
+        Reply(401, json={"error": "OpenAI rejected the request", "code": "OPENAI_ERROR", "details": json.dumps(raw)}),
+    )
+    result, report = check(ctoops)
+    assert result.exit_code == 1
+    assert report["errorCode"] == "invalid_api_key" and "invalid_api_key" in result.stderr
+    assert "ctoops auth login" not in result.stderr  # not ctoops' own auth
+
+
+def test_quota_exceeded_is_retried_after_the_body_only_delay(ctoops, worker):
+    limited = {
+        "error": "Rate limit exceeded",
+        "code": "QUOTA_EXCEEDED",
+        "status": 429,
+        "details": {"bucket": "realtime_token", "limit": 30, "windowSeconds": 60, "retryAfterSeconds": 1},
+    }
+    worker.route(
+        "POST",
+        ROUTE,
+        Reply(429, json=limited),
+        Reply(json={"clientSecret": SECRET, "expiresAt": int(time.time()) + 600}),
+    )
+    result, report = check(ctoops)
+    assert result.exit_code == 0, result.stderr
+    first, second = worker.seen(ROUTE)
+    assert 1.0 <= second.at - first.at < 2.5  # waited what the body said, no Retry-After header needed
+    assert "retrying in 1." in result.stderr
+
+
+def test_still_limited_after_retries_exits_5(ctoops, worker):
+    limited = {
+        "error": "Rate limit exceeded",
+        "code": "QUOTA_EXCEEDED",
+        "status": 429,
+        "details": {"bucket": "realtime_token", "limit": 30, "windowSeconds": 60, "retryAfterSeconds": 0},
+    }
+    worker.route("POST", ROUTE, Reply(429, json=limited))
+    result, report = check(ctoops, "--max-retries", "2")
+    assert result.exit_code == 5
+    assert len(worker.seen(ROUTE)) == 3
+    assert "realtime_token" in report["detail"] and report["ok"] is False
+
+
+def test_ctoops_token_rejected_exits_3(ctoops, worker):
+    worker.route("POST", ROUTE, Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401}))
+    result, _ = check(ctoops)
+    assert result.exit_code == 3 and "ctoops auth login" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {
+            "value": SECRET,
+            "expires_at": "EXPIRES",
+            "session": {
+                "type": "realtime",
+                "object": "realtime.session",
+                "id": "sess_1",
+                "model": "gpt-realtime-2025-08-28",
+                "max_output_tokens": "inf",
+                "expires_at": 0,
+            },
+        },
+        {
+            "id": "sess_001",
+            "object": "realtime.session",
+            "model": "gpt-realtime-2025-08-28",
+            "client_secret": {"value": SECRET, "expires_at": "EXPIRES"},
+        },
+    ],
+    ids=["ga-value", "beta-client_secret"],
+)
+def test_via_openai_reads_both_answer_shapes(ctoops, server, monkeypatch, answer):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-realtimeKey00000000000000")
+    body = json.loads(json.dumps(answer).replace('"EXPIRES"', str(int(time.time()) + 300)))
+    server.route("POST", "/v1/realtime/client_secrets", Reply(json=body))
+    result, report = check(ctoops, "--via", "openai", options=("--model", "gpt-realtime"))
+    assert result.exit_code == 0, result.stderr
+    assert report["secretHint"] == "****63c2" and report["model"] == "gpt-realtime-2025-08-28"
+    sent = server.seen("/v1/realtime/client_secrets")[0].json()
+    assert sent == {
+        "expires_after": {"anchor": "created_at", "seconds": 600},
+        "session": {"type": "realtime", "model": "gpt-realtime"},
+    }
+    assert SECRET not in result.all
+
+
+def test_sandbox_passes_and_says_it_is_the_sandbox(ctoops):
+    result, report = check(ctoops, "--sandbox")
+    assert result.exit_code == 0, result.stderr
+    assert report["sandbox"] is True and report["ok"] is True
+    assert "sandbox" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "message"),
+    [
+        ("realtime-empty", 1, "empty"),
+        ("realtime-expiring", 1, "sooner than --min-ttl"),
+        ("openai-invalid-key", 1, "invalid_api_key"),
+    ],
+)
+def test_sandbox_faults(ctoops, monkeypatch, fault, code, message):
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", fault)
+    result, report = check(ctoops, "--sandbox")
+    assert result.exit_code == code and message in report["detail"]

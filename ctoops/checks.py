@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +81,8 @@ def run_checks(checks: Sequence[tuple[str, Check]], *, concurrency: int = 8) -> 
         return []
     if len(checks) == 1 or concurrency <= 1:
         return [run_check(name, fn) for name, fn in checks]
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(concurrency, len(checks)), thread_name_prefix="check") as pool:
         futures = [pool.submit(run_check, name, fn) for name, fn in checks]
         return [f.result() for f in futures]

@@ -15,15 +15,29 @@ import click
 from ctoops import __version__
 from ctoops.errors import ExitCode, InternalError
 
-# name -> (module, attribute): imported only when the command runs or its help is shown.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "auth": ("ctoops.commands.auth", "auth"),
-    "keys": ("ctoops.commands.keys", "keys"),
-    "realtime": ("ctoops.commands.realtime", "realtime"),
-    "models": ("ctoops.commands.models", "models"),
-    "smoke": ("ctoops.commands.smoke", "smoke"),
-    "runbook": ("ctoops.commands.runbook", "runbook"),
-    "config": ("ctoops.commands.config", "config"),
+# name -> (module, attribute, short help). Modules are imported only when the command runs
+# or its own help is shown; root --help reads the short help from here (tests/test_cli_root.py
+# checks it matches each command's docstring).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "auth": (
+        "ctoops.commands.auth",
+        "auth",
+        "Sign in to the OpenCTO worker: store, check and remove the session token.",
+    ),
+    "keys": (
+        "ctoops.commands.keys",
+        "keys",
+        "OpenAI keys: per workspace on the worker (BYOK), or local in the OS keyring.",
+    ),
+    "realtime": ("ctoops.commands.realtime", "realtime", "Validate the realtime path (runbook step 3)."),
+    "models": ("ctoops.commands.models", "models", "List the models OpenAI offers (runbook step 4, the ops path)."),
+    "smoke": ("ctoops.commands.smoke", "smoke", "Run the runbook's validation checks concurrently (steps 3 and 4)."),
+    "runbook": (
+        "ctoops.commands.runbook",
+        "runbook",
+        "Runbooks: the OpenAI operational runbook and your own, as TOML files.",
+    ),
+    "config": ("ctoops.commands.config", "config", "Show the resolved settings and the config file's path."),
 }
 
 
@@ -38,9 +52,13 @@ class CtoopsGroup(click.Group):
             return None
         import importlib
 
-        module, attr = COMMANDS[name]
+        module, attr, _ = COMMANDS[name]
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -25,6 +25,16 @@ def ctoops_version() -> str:
     return ctoops.__version__
 
 
+def test_the_lazy_command_list_matches_each_commands_own_help():
+    import click
+
+    from ctoops.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_, _, short) in COMMANDS.items():
+        assert cli.get_command(ctx, name).get_short_help_str(limit=200) == short, name
+
+
 def test_unknown_option_is_exit_2(ctoops):
     result = ctoops("--no-such-thing")
     assert result.exit_code == 2 and "No such option" in result.stderr

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from ctoops.commands._options import format_option, pass_app, report_options, run_info
-from ctoops.smoke import CHECKS
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
 
 
 @click.command()
-@click.option("--only", multiple=True, type=click.Choice(CHECKS), help="Run only this check (repeatable).")
-@click.option("--skip", multiple=True, type=click.Choice(CHECKS), help="Skip this check (repeatable).")
+@click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
+@click.option("--skip", multiple=True, metavar="CHECK", help="Skip this check (repeatable).")
 @click.option("--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model.")
 @click.option(
     "--min-ttl",

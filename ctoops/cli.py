@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "realtime": ("ctoops.commands.realtime", "realtime", "Validate the realtime path (runbook step 3)."),
     "models": ("ctoops.commands.models", "models", "List the models OpenAI offers (runbook step 4, the ops path)."),
+    "usage": (
+        "ctoops.commands.usage",
+        "usage",
+        "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
+    ),
     "smoke": ("ctoops.commands.smoke", "smoke", "Run the runbook's validation checks concurrently (steps 3 and 4)."),
     "runbook": (
         "ctoops.commands.runbook",

@@ -85,31 +85,24 @@ def models_check(backend: Backend) -> Check:
     return check
 
 
-DATE_PARAM_MEANING = (
-    "OpenAI's legacy GET /v1/usage wants ?date=YYYY-MM-DD, but the worker forwards the range as "
-    "start_time/end_time, so its usage proxy cannot answer until the worker is fixed; meanwhile "
-    "pull usage with `ctoops --via openai usage pull` and an admin key"
-)
-
-
 def usage_check(backend: Backend) -> Check:
     """Usage for yesterday (UTC): the answer must be a documented shape."""
 
     def check() -> Outcome:
-        from ctoops.usage import parse_usage
+        from ctoops.usage import DATE_PARAM_MEANING, is_date_param_error, parse_usage
 
         end = int(now()) // DAY * DAY
         start = end - DAY
         try:
             body = backend.usage_page(UsageRequest("completions", start, end, "1d", (), limit=1))
         except OpenAIRejected as exc:
-            if "date" in exc.openai_message and "Missing query parameter" in exc.openai_message:
+            if is_date_param_error(exc.openai_message):
                 raise CheckFailed(
                     f"{exc.format_message()}: {DATE_PARAM_MEANING}", status=exc.status, code=exc.code
                 ) from None
             raise
         page = parse_usage(body, "completions", (), "the usage answer")
-        requests = sum(r.get("num_model_requests", 0) for r in page.rows)
+        requests = sum(page.rows.column("num_model_requests"))
         shape = "organization usage page" if page.shape == "page" else "legacy /v1/usage list"
         return Outcome(
             f"usage for {_iso(start)[:10]}: {shape}, {requests} requests",

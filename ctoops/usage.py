@@ -1,5 +1,7 @@
 """Usage and costs: every documented answer shape normalised into one tidy set of rows.
 
+(Paging and windows are in ``ctoops.pull``; the pandas frame in ``ctoops.usage_frame``.)
+
 Shapes read (``../shared/reference/openai-api.md``):
 
 * the organization usage page (§3.4): ``{"object": "page", "data": [bucket...], "has_more",
@@ -12,12 +14,12 @@ Shapes read (``../shared/reference/openai-api.md``):
   "n_context_tokens_total", ...}]}``, summed into buckets.
 
 One row per bucket and group: ``start_time``, ``end_time`` (unix seconds, UTC), the group-by
-fields, and OpenAI's metric names. This module is pure Python: no pandas until a frame is
-asked for (``ctoops.usage_frame``).
+fields, and OpenAI's metric names. This module is pure Python: no pandas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -76,26 +78,112 @@ LEGACY_METRICS = {
     "n_requests": "num_model_requests",
 }
 LEGACY_GROUPS = {"snapshot_id": "model", "project_id": "project_id", "api_key_id": "api_key_id"}
+DATE_PARAM_MEANING = (
+    "OpenAI's legacy GET /v1/usage wants ?date=YYYY-MM-DD, but the worker forwards the range as "
+    "start_time/end_time, so its usage proxy cannot answer until the worker is fixed; meanwhile "
+    "pull usage with `ctoops --via openai usage pull` and an admin key"
+)
+
+
+def is_date_param_error(message: str) -> bool:
+    """OpenAI's answer when the worker's usage proxy calls the legacy endpoint without ?date=."""
+    return "Missing query parameter" in message and "date" in message
+
+
+class Rows:
+    """Rows kept by column (name -> list), every column the same length.
+
+    A million usage rows as dicts cost about a gigabyte and seconds to take apart again;
+    as columns they go straight into Arrow arrays (``ctoops.usage_frame``).
+    """
+
+    __slots__ = ("columns", "length")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in names}
+        self.length = 0
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def append(self, values: Sequence[Any]) -> None:
+        """One row, its values in column order."""
+        for column, value in zip(self.columns.values(), values, strict=True):
+            column.append(value)
+        self.length += 1
+
+    def extend(self, other: Rows) -> None:
+        for name, column in self.columns.items():
+            column.extend(other.columns[name])
+        self.length += other.length
+
+    def column(self, name: str) -> list[Any]:
+        return self.columns[name]
+
+    def keep(self, flags: Sequence[bool]) -> Rows:
+        kept = Rows(self.names)
+        for name, column in self.columns.items():
+            kept.columns[name] = [v for v, keep in zip(column, flags, strict=True) if keep]
+        kept.length = sum(flags)
+        return kept
+
+    def records(self) -> list[dict[str, Any]]:
+        """As dicts: for small data and tests."""
+        names = self.names
+        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
 
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[dict[str, Any]]
+    rows: Rows
     has_more: bool
     next_page: str | None
     shape: str  # "page" (organization usage/costs) or "legacy" (/v1/usage)
-    buckets: int
+    starts: tuple[int, ...]  # every bucket's start_time, empty ones included
+
+
+def usage_names(kind: str, group_by: Sequence[str]) -> list[str]:
+    return ["start_time", "end_time", *group_by, *KIND_METRICS[kind]]
+
+
+def costs_names(group_by: Sequence[str]) -> list[str]:
+    extra = ["quantity", "quantity_unit"] if "line_item" in group_by else []
+    return ["start_time", "end_time", *group_by, "amount", "currency", *extra]
 
 
 def parse_usage(body: Any, kind: str, group_by: tuple[str, ...], who: str, bucket_seconds: int = 86400) -> Page:
     """Rows of one usage answer, whichever documented shape it is."""
     if isinstance(body, dict) and isinstance(body.get("data"), list) and _is_legacy(body):
         return _legacy(body, group_by, bucket_seconds)
-    return _page(body, who, lambda result: _usage_row(result, kind, group_by))
+    metrics = KIND_METRICS[kind]
+
+    def row_of(result: dict[str, Any]) -> list[Any]:
+        values = [result.get(g) for g in group_by]
+        for metric in metrics:
+            value = result.get(metric)
+            values.append(value if type(value) is int else _int(value))
+        return values
+
+    return _page(body, who, usage_names(kind, group_by), row_of)
 
 
 def parse_costs(body: Any, group_by: tuple[str, ...], who: str) -> Page:
-    return _page(body, who, lambda result: _costs_row(result, group_by))
+    def row_of(result: dict[str, Any]) -> list[Any]:
+        amount = result.get("amount") if isinstance(result.get("amount"), dict) else {}
+        value = amount.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str, type(None))):
+            value = None
+        values = [result.get(g) for g in group_by]
+        values += [Decimal(str(value)) if value is not None else Decimal(0), amount.get("currency") or "usd"]
+        if "line_item" in group_by:
+            values += [result.get("quantity"), result.get("quantity_unit")]
+        return values
+
+    return _page(body, who, costs_names(group_by), row_of)
 
 
 def _is_legacy(body: dict[str, Any]) -> bool:
@@ -107,7 +195,7 @@ def _is_legacy(body: dict[str, Any]) -> bool:
     return isinstance(items[0], dict) and "aggregation_timestamp" in items[0]
 
 
-def _page(body: Any, who: str, row_of: Any) -> Page:
+def _page(body: Any, who: str, names: list[str], row_of: Callable[[dict[str, Any]], list[Any]]) -> Page:
     if not isinstance(body, dict):
         raise UpstreamError(f"{who} answered a usage body that is not an object ({type(body).__name__})")
     missing = [k for k in ("data", "has_more") if k not in body]
@@ -118,73 +206,42 @@ def _page(body: Any, who: str, row_of: Any) -> Page:
         )
     if not isinstance(body["data"], list):
         raise UpstreamError(f"{who} answered a page whose `data` is not an array")
-    rows: list[dict[str, Any]] = []
+    rows = Rows(names)
     for i, bucket in enumerate(body["data"]):
         if not isinstance(bucket, dict) or not isinstance(bucket.get("start_time"), int):
             raise UpstreamError(f"{who} answered a page whose bucket {i} has no integer `start_time`")
+        start = bucket["start_time"]
         results = bucket.get("results", bucket.get("result"))
         if results is None:
-            raise UpstreamError(f"{who} answered a bucket ({bucket['start_time']}) with neither `results` nor `result`")
+            raise UpstreamError(f"{who} answered a bucket ({start}) with neither `results` nor `result`")
         if not isinstance(results, list):
-            raise UpstreamError(f"{who} answered a bucket ({bucket['start_time']}) whose results are not an array")
+            raise UpstreamError(f"{who} answered a bucket ({start}) whose results are not an array")
         end = bucket.get("end_time")
         for result in results:
             if not isinstance(result, dict):
-                raise UpstreamError(f"{who} answered a result that is not an object in bucket {bucket['start_time']}")
-            rows.append({"start_time": bucket["start_time"], "end_time": end, **row_of(result)})
+                raise UpstreamError(f"{who} answered a result that is not an object in bucket {start}")
+            rows.append([start, end, *row_of(result)])
     next_page = body.get("next_page")
-    return Page(
-        rows,
-        bool(body["has_more"]),
-        next_page if isinstance(next_page, str) else None,
-        "page",
-        len(body["data"]),
-    )
-
-
-def _usage_row(result: dict[str, Any], kind: str, group_by: tuple[str, ...]) -> dict[str, Any]:
-    row: dict[str, Any] = {g: result.get(g) for g in group_by}
-    for metric in KIND_METRICS.get(kind, ()):
-        row[metric] = _int(result.get(metric))
-    return row
-
-
-def _costs_row(result: dict[str, Any], group_by: tuple[str, ...]) -> dict[str, Any]:
-    amount = result.get("amount") if isinstance(result.get("amount"), dict) else {}
-    value = amount.get("value")
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str, type(None))):
-        value = None
-    row: dict[str, Any] = {g: result.get(g) for g in group_by}
-    row["amount"] = Decimal(str(value)) if value is not None else Decimal(0)
-    row["currency"] = amount.get("currency") or "usd"
-    if "line_item" in group_by:
-        row["quantity"] = result.get("quantity")
-        row["quantity_unit"] = result.get("quantity_unit")
-    return row
+    starts = tuple(b["start_time"] for b in body["data"])
+    return Page(rows, bool(body["has_more"]), next_page if isinstance(next_page, str) else None, "page", starts)
 
 
 def _legacy(body: dict[str, Any], group_by: tuple[str, ...], bucket_seconds: int) -> Page:
-    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
-    wanted = {LEGACY_GROUPS.get(g, g) for g in group_by}
+    metrics = KIND_METRICS["completions"]
+    sums: dict[tuple[Any, ...], dict[str, int]] = {}
     for item in body["data"]:
         if not isinstance(item, dict) or not isinstance(item.get("aggregation_timestamp"), int):
             raise UpstreamError("the legacy usage list has an entry without an integer `aggregation_timestamp`")
         start = item["aggregation_timestamp"] - item["aggregation_timestamp"] % bucket_seconds
-        groups = {ours: item.get(theirs) for theirs, ours in LEGACY_GROUPS.items() if ours in wanted}
+        groups = {ours: item.get(theirs) for theirs, ours in LEGACY_GROUPS.items()}
         key = (start, *(groups.get(g) for g in group_by))
-        row = sums.setdefault(
-            key,
-            {
-                "start_time": start,
-                "end_time": start + bucket_seconds,
-                **{g: groups.get(g) for g in group_by},
-                **dict.fromkeys(KIND_METRICS["completions"], 0),
-            },
-        )
+        entry = sums.setdefault(key, dict.fromkeys(metrics, 0))
         for theirs, ours in LEGACY_METRICS.items():
-            row[ours] += _int(item.get(theirs))
-    rows = [sums[k] for k in sorted(sums, key=lambda k: (k[0], *("" if v is None else str(v) for v in k[1:])))]
-    return Page(rows, False, None, "legacy", len({r["start_time"] for r in rows}))
+            entry[ours] += _int(item.get(theirs))
+    rows = Rows(usage_names("completions", group_by))
+    for key in sorted(sums, key=lambda k: (k[0], *("" if v is None else str(v) for v in k[1:]))):
+        rows.append([key[0], key[0] + bucket_seconds, *key[1:], *(sums[key][m] for m in metrics)])
+    return Page(rows, False, None, "legacy", tuple(sorted({k[0] for k in sums})))
 
 
 def _int(value: Any) -> int:

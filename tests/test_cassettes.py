@@ -92,3 +92,9 @@ def test_a_leak_is_found():
     assert find_leaks('"clientSecret": "ek_68af296e8e408191a1120ab6383263c2"') != []
     assert find_leaks("key sk-admin-abcdefghijklmnopqrstu") != []
     assert find_leaks("Bearer REDACTED") == []
+
+
+def test_scrubbing_keeps_every_other_byte_exactly():
+    body = b'{"amount": {"value": 0.11101860000000000999, "currency": "usd"}, "value": "ek_abcdefghijklmnopqrstuv"}'
+    out = before_record_response({"body": {"string": body}, "headers": {}})["body"]["string"]
+    assert out == b'{"amount": {"value": 0.11101860000000000999, "currency": "usd"}, "value": "REDACTED"}'

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -103,7 +104,8 @@ class FakeServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def route(self, method: str, path: str, *replies: Reply) -> None:
+    def route(self, method: str, path: str, *replies: Reply | Callable[[Seen], Reply]) -> None:
+        """Answer with the replies in order (the last repeats); a callable reply is asked per request."""
         self.routes[(method, path)] = list(replies)
 
     def _next(self, seen: Seen) -> Reply:
@@ -112,7 +114,8 @@ class FakeServer:
             script = self.routes.get((seen.method, seen.path))
             if not script:
                 return Reply(404, json={"error": "Not found", "code": "NOT_FOUND"})
-            return script.pop(0) if len(script) > 1 else script[0]
+            reply = script.pop(0) if len(script) > 1 else script[0]
+        return reply(seen) if callable(reply) else reply
 
     def seen(self, path: str | None = None) -> list[Seen]:
         with self._lock:

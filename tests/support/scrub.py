@@ -3,7 +3,6 @@ on every stored cassette (``tests/test_cassettes.py``)."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -30,28 +29,17 @@ LEAK_PATTERNS = [
 ]
 
 
-def scrub_json(data: Any, parent: str | None = None) -> Any:
-    if isinstance(data, dict):
-        out = {}
-        for k, v in data.items():
-            if k in SECRET_FIELDS and isinstance(v, str) and v and not (k == "value" and parent == "amount"):
-                out[k] = REDACTED
-            else:
-                out[k] = scrub_json(v, k)
-        return out
-    if isinstance(data, list):
-        return [scrub_json(v, parent) for v in data]
-    return data
+_SECRET_STRING = re.compile(r'"(' + "|".join(sorted(SECRET_FIELDS)) + r')"(\s*:\s*)"((?:[^"\\]|\\.)+)"')
 
 
 def scrub_body(body: Any) -> Any:
+    """Secret JSON string fields become "REDACTED", by pattern on the text: the body is not
+    re-serialised, so every other byte (numbers with more digits than a float holds, key
+    order, spacing) stays exactly as recorded. vcrpy runs this on load as well as on save."""
     if body in (None, b"", ""):
         return body
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        cleaned = json.dumps(scrub_json(json.loads(text)))
-    except ValueError:
-        cleaned = text
+    cleaned = _SECRET_STRING.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"{REDACTED}"', text)
     for pattern in LEAK_PATTERNS:
         cleaned = pattern.sub(REDACTED, cleaned)
     return cleaned.encode() if isinstance(body, bytes) else cleaned

@@ -56,11 +56,17 @@ class CheckResult:
 Check = Callable[[], Outcome]
 
 
+class Skip(Exception):
+    """Raised by a check that cannot run here (no input given): reported as skipped, not failed."""
+
+
 def run_check(name: str, check: Check) -> CheckResult:
     started = time.time()
     t0 = time.monotonic()
     try:
         outcome = check()
+    except Skip as skip:
+        return CheckResult(name, True, redact(str(skip)), _ms(t0), 0, started, skipped=True)
     except CtoopsError as exc:
         return CheckResult(name, False, exc.format_message(), _ms(t0), int(exc.exit_code), started, _error_data(exc))
     except Exception as exc:  # a bug in a check must not hide the other checks' results

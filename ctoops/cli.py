@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "usage",
         "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
     ),
+    "errors": (
+        "ctoops.commands.errors",
+        "errors",
+        "429 and 5xx rates from the worker's logs, per window and rate-limit bucket.",
+    ),
     "smoke": ("ctoops.commands.smoke", "smoke", "Run the runbook's validation checks concurrently (steps 3 and 4)."),
     "runbook": (
         "ctoops.commands.runbook",

@@ -147,7 +147,7 @@ class AppContext:
             transport=transport,
             auth_fix=auth_fix,
         )
-        self._closers.append(client.close)
+        self.on_close(client.close)
         return client
 
     def backend(self) -> Backend:
@@ -156,6 +156,10 @@ class AppContext:
 
             self._backend = make_backend(self)
         return self._backend
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` when the command ends (clients closed, temporary files removed)."""
+        self._closers.append(fn)
 
     def close(self) -> None:
         while self._closers:

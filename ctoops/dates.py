@@ -94,3 +94,23 @@ def windows(span: Range, bucket_seconds: int, buckets_per_window: int) -> list[R
     """Consecutive windows of at most ``buckets_per_window`` buckets covering ``span`` exactly."""
     step = bucket_seconds * buckets_per_window
     return [Range(s, min(s + step, span.end)) for s in range(span.start, span.end, step)]
+
+
+def parse_instant(text: str, which: str, *, now: float | None = None) -> int:
+    """Milliseconds since the epoch from an ISO 8601 time (``2026-11-21T10:00:00Z``; no zone
+    means UTC), a date (its 00:00 UTC), or a relative ``Nm``, ``Nh``, ``Nd`` ago."""
+    value = text.strip()
+    current = now if now is not None else datetime.now(UTC).timestamp()
+    if m := re.fullmatch(r"(\d{1,6})([mhd])", value.lower()):
+        seconds = int(m.group(1)) * {"m": 60, "h": 3600, "d": DAY}[m.group(2)]
+        return int((current - seconds) * 1000)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadInput(
+            f"--{which} {text!r} is not understood: give an ISO 8601 time (2026-11-21T10:00:00Z), "
+            "a date (2026-11-21, UTC), or Nm/Nh/Nd ago"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -134,7 +134,9 @@ def table(
             numeric = any(
                 isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool) for r in rows
             )
-            grid.add_column(name, justify="right" if numeric else "left", style=(styles or {}).get(name))
+            grid.add_column(
+                name, justify="right" if numeric else "left", style=(styles or {}).get(name), overflow="fold"
+            )
         for row in rows:
             grid.add_row(*(cell(row.get(c)) for c in columns))
         console.print(grid)
@@ -240,3 +242,53 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
         for r in results
     ]
     table(rows, ["check", "result", "latency", "detail"])
+
+
+# -- charts ------------------------------------------------------------------------------------
+
+
+def rate_charts(
+    series: dict[str, list[tuple[int, float, float]]],
+    window: int,
+    *,
+    color: bool,
+    width: int | None = None,
+    height: int = 14,
+) -> str:
+    """One plotext chart per bucket: its 429 and 5xx rates (0..1) per window start (unix s).
+
+    Sized to the terminal (``COLUMNS`` when not a terminal, else 80); no ANSI codes unless
+    ``color`` (a terminal without ``NO_COLOR``). Written against plotext 6's figure API.
+    """
+    import shutil
+
+    import plotext as plt
+
+    width = width or min(shutil.get_terminal_size((80, 24)).columns, 140)
+    spans_days = any(points and points[-1][0] - points[0][0] >= 86400 for points in series.values())
+    form = "%Y-%m-%d" if window >= 86400 else ("%m-%d %H:%M" if spans_days else "%H:%M")
+    out = []
+    for bucket, points in series.items():
+        fig = plt.figure
+        fig.clear()
+        fig.plot_size(width, height)
+        fig.date().activate(form=form, zone=0)
+        xs = [p[0] for p in points]
+        s429 = fig.signal(xs, [p[1] for p in points], marker="+")
+        s429.lines()
+        s429.label("429 rate")
+        s5xx = fig.signal(xs, [p[2] for p in points], marker="x")
+        s5xx.lines()
+        s5xx.label("5xx rate")
+        fig.draw(s429)
+        fig.draw(s5xx)
+        fig.title(
+            f"{bucket}: 429 and 5xx rates per {window // 60 if window < 3600 else window // 3600}"
+            f"{'m' if window < 3600 else 'h'} window (UTC)"
+        )
+        if not color:
+            fig.theme("colorless")
+        text = str(fig.build())
+        out.append(text if color else plt.uncolorize(text))
+        fig.clear()
+    return "\n".join(out)

@@ -22,7 +22,9 @@ A runbook::
 
 Operations: ``smoke`` (only, skip, model, min_ttl), ``realtime check`` (model, min_ttl),
 ``models list`` (match), ``keys validate`` (the worker's key for the workspace, and its
-models proxy), ``usage check``.
+models proxy), ``usage check``, ``errors trend`` (sources, window, since, buckets,
+max_429_rate, max_5xx_rate, min_requests; skipped when no source is given, except in the
+sandbox, which reads its sample).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Context:
     backend: Callable[[], Backend]
     workspace: str
     via: str
+    sandbox: bool = False
 
 
 # -- finding and loading ------------------------------------------------------------------------
@@ -306,6 +309,57 @@ def _op_usage(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     return [("usage", usage_check(ctx.backend()))]
 
 
+def _op_errors(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
+    from ctoops.checks import Skip
+
+    sources = params.pop("sources", [])
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    window = str(params.pop("window", "5m"))
+    since = params.pop("since", None)
+    buckets = _names(params.pop("buckets", [])) or None
+    max_429 = params.pop("max_429_rate", None)
+    max_5xx = params.pop("max_5xx_rate", None)
+    min_requests = int(params.pop("min_requests", 10))
+
+    def check() -> Outcome:
+        from ctoops import trends
+        from ctoops.dates import parse_instant
+        from ctoops.trends.compute import breaches, summary
+
+        paths: list[Any] = list(sources)
+        if not paths and ctx.sandbox:
+            from ctoops.backends.sandbox import sample_tail_log
+
+            paths = [("sandbox sample", sample_tail_log())]
+        if not paths:
+            raise Skip(
+                "no log source given: run with -p rates.sources=PATH (a wrangler tail capture or a Logpush folder)"
+            )
+        since_ms = parse_instant(str(since), "since") if since else None
+        trend = trends.analyze(paths, window=window, buckets=buckets, since_ms=since_ms)
+        found = breaches(trend.rows, max_429, max_5xx, min_requests)
+        parts = [
+            f"{s['bucket']} 429 {s['rate_429']:.1%} 5xx {s['rate_5xx']:.1%} of {s['requests']}"
+            for s in summary(trend.rows, min_requests)
+        ]
+        detail = "; ".join(parts) or "no request in the buckets"
+        if found:
+            worst = max(found, key=lambda b: b.rate)
+            raise CheckFailed(
+                f"{len(found)} window(s) over threshold, worst {worst.bucket} {worst.what} {worst.rate:.1%} > "
+                f"{worst.limit:.1%} in the window from {_iso(worst.window_start)}; {detail}"
+            )
+        return Outcome(detail, {"windows": len(trend.rows)})
+
+    return [("rates", check)]
+
+
+def _iso(ts: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _names(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -321,6 +375,7 @@ OPERATIONS: dict[str, Operation] = {
     "models list": _op_models,
     "keys validate": _op_keys_validate,
     "usage check": _op_usage,
+    "errors trend": _op_errors,
 }
 # The parameters each operation reads; every step also takes max_latency_ms.
 PARAMETERS: dict[str, set[str]] = {
@@ -329,6 +384,7 @@ PARAMETERS: dict[str, set[str]] = {
     "models list": {"match"},
     "keys validate": set(),
     "usage check": set(),
+    "errors trend": {"sources", "window", "since", "buckets", "max_429_rate", "max_5xx_rate", "min_requests"},
 }
 COMMON_PARAMETERS = {"max_latency_ms"}
 

@@ -97,7 +97,7 @@ def runbook_run(
     s = app.settings
     check_report_paths(junit, report_json, prom_file)
     book = core.override(core.load(core.find(runbook_name, s.config_path.parent)), params)
-    ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via)
+    ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
     started = time.time()
     if fmt == "table":
         click.echo(f"{book.title}  [{book.name}]")

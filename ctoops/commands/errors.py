@@ -1,0 +1,204 @@
+"""ctoops errors: 429/5xx trends from the worker's request logs (runbook step 5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ctoops.commands._options import format_option, pass_app
+
+if TYPE_CHECKING:
+    from ctoops.context import AppContext
+
+WINDOWS = ("1m", "5m", "15m", "1h", "1d")
+
+
+@click.group()
+def errors() -> None:
+    """429 and 5xx rates from the worker's logs, per window and rate-limit bucket."""
+
+
+@errors.command("trend")
+@click.argument("sources", nargs=-1, metavar="[SOURCE...|-]")
+@click.option(
+    "--source",
+    "source_format",
+    type=click.Choice(["auto", "tail", "logpush"]),
+    default="auto",
+    show_default=True,
+    help="Log format (detected per source).",
+)
+@click.option("--window", type=click.Choice(WINDOWS), default="5m", show_default=True, help="Window width (UTC).")
+@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago).")
+@click.option("--until", metavar="TIME", help="Only events before TIME.")
+@click.option(
+    "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
+)
+@click.option(
+    "--max-429-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 429 rate is over R."
+)
+@click.option(
+    "--max-5xx-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 5xx rate is over R."
+)
+@click.option(
+    "--min-requests",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Windows with fewer requests are not held to the thresholds.",
+)
+@click.option("--plot/--no-plot", default=False, show_default=True, help="Chart the rates in the terminal.")
+@format_option
+@pass_app
+def errors_trend(
+    app: AppContext,
+    sources: tuple[str, ...],
+    source_format: str,
+    window: str,
+    since: str | None,
+    until: str | None,
+    buckets: tuple[str, ...],
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> None:
+    """Count requests, 429s and 5xx per window and bucket from wrangler tail or Logpush logs.
+
+    SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
+    `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
+    workers_trace_events NDJSON. Buckets as the worker's limiter: realtime_token is POST
+    /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
+    A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
+    response. Malformed records are skipped and counted on stderr.
+
+    Thresholds are checked per window and bucket: any window over one exits 1 and lists it.
+
+    \b
+    Examples:
+      wrangler tail --format json | ctoops errors trend - --window 5m --plot
+      ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
+    """
+    from ctoops import trends
+    from ctoops.dates import parse_instant
+    from ctoops.render import emit
+
+    chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
+    since_ms = parse_instant(since, "since") if since else None
+    until_ms = parse_instant(until, "until") if until else None
+    paths: list[Any] = list(sources)
+    if not paths and app.settings.sandbox:
+        from ctoops.backends.sandbox import sample_tail_log
+
+        app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
+        paths = [("sandbox sample", sample_tail_log())]
+    if not paths:
+        from ctoops.errors import BadInput
+
+        raise BadInput("no log source: give files, folders, or - for stdin (wrangler tail --format json | ...)")
+    trend = trends.analyze(
+        paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
+    )
+    _report_stats(app, trend)
+    rows = [_shown(r) for r in trend.rows]
+    if fmt == "table":
+        emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
+        for line in _summary_lines(trend.rows, min_requests):
+            click.echo(line)
+    else:
+        emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
+        for line in _summary_lines(trend.rows, min_requests):
+            app.notify(line)
+    if plot and trend.rows:
+        from ctoops.render import color_enabled, rate_charts
+        from ctoops.trends.compute import WINDOWS as SECONDS
+
+        series: dict[str, list[tuple[int, float, float]]] = {}
+        for r in trend.rows:
+            series.setdefault(r["bucket"], []).append((r["window_start"], r["rate_429"], r["rate_5xx"]))
+        # the chart is for people: on stdout with the table, on stderr when stdout carries data
+        color = color_enabled() and fmt == "table"
+        charts = rate_charts(series, SECONDS[window], color=color)
+        click.echo(charts, err=fmt != "table", color=color)
+    _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
+
+
+def _iso(ts: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "window_start": _iso(row["window_start"]),
+        "rate_429": round(row["rate_429"], 6),
+        "rate_5xx": round(row["rate_5xx"], 6),
+    }
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _summary_lines(rows: list[dict[str, Any]], min_requests: int) -> list[str]:
+    from ctoops.trends.compute import summary
+
+    lines = []
+    for s in summary(rows, min_requests):
+        w4, w5 = s["worst_429"], s["worst_5xx"]
+        outcomes = f", {s['error_outcomes']} of them error outcomes" if s["error_outcomes"] else ""
+        lines.append(
+            f"{s['bucket']}: {_n(s['requests'], 'request')} in {_n(s['windows'], 'window')}; "
+            f"429 {s['status_429']} ({_pct(s['rate_429'])}), 5xx {s['status_5xx']} ({_pct(s['rate_5xx'])}{outcomes}); "
+            f"worst 429 {_pct(w4['rate'])} at {_iso(w4['window_start'])} ({_n(w4['requests'], 'request')}), "
+            f"worst 5xx {_pct(w5['rate'])} at {_iso(w5['window_start'])} ({_n(w5['requests'], 'request')})"
+        )
+    return lines
+
+
+def _report_stats(app: AppContext, trend: Any) -> None:
+    stats, tally = trend.stats, trend.tally
+    if stats.malformed:
+        app.notify(f"skipped {_n(stats.malformed, 'malformed record')} (first at {', '.join(stats.locations)})")
+    if tally.non_fetch:
+        app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
+    sampled = sorted({r["window_start"] for r in trend.rows if r["sampled"]})
+    if sampled:
+        app.notify(
+            f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
+            "their counts are a sample, not every request"
+        )
+    if trend.interrupted:
+        app.notify("interrupted: these counts cover what arrived before Ctrl-C")
+    if not trend.rows:
+        app.notify("no request in the buckets in this input")
+
+
+def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
+    from ctoops.errors import CheckFailed
+    from ctoops.trends.compute import breaches
+
+    found = breaches(rows, max_429, max_5xx, min_requests)
+    if not found:
+        return
+    for b in found[:20]:
+        click.echo(
+            f"over threshold: {b.bucket} {_iso(b.window_start)} {b.what} rate {_pct(b.rate)} > "
+            f"{_pct(b.limit)} ({b.requests} requests)",
+            err=True,
+        )
+    if len(found) > 20:
+        click.echo(f"... and {len(found) - 20} more", err=True)
+    windows = len({(b.window_start, b.bucket) for b in found})
+    raise CheckFailed(
+        f"{_n(windows, 'window')} over the 429/5xx thresholds (windows with fewer than {min_requests} requests "
+        "are not held to them)"
+    )

@@ -13,7 +13,6 @@ write leaves no file and no half file.
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,17 +27,11 @@ EXTENSIONS = (".csv", ".json", ".parquet")
 
 def check_output(given: str) -> Path:
     """Before any request: a known extension, an existing folder, not a folder itself (exit 2)."""
-    path = Path(given)
-    if path.suffix.lower() not in EXTENSIONS:
+    from ctoops.render import check_writable
+
+    if Path(given).suffix.lower() not in EXTENSIONS:
         raise BadInput(f"-o {given}: the extension chooses the format; use one of {', '.join(EXTENSIONS)}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise BadInput(f"-o {given} is a folder; give a file name")
-    if not folder.is_dir():
-        raise BadInput(f"-o {given}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise BadInput(f"-o {given}: folder {folder} is not writable")
-    return path
+    return check_writable(given, "-o")
 
 
 def write(table: pa.Table, path: Path) -> None:

@@ -97,16 +97,6 @@ def worker_key_check(backend: Backend, workspace: str) -> Check:
     return check
 
 
-def models_proxy_check(backend: Backend) -> Check:
-    def check() -> Outcome:
-        models = backend.list_models()
-        if not models:
-            raise CheckFailed("the models proxy answered an empty model list")
-        return Outcome(f"the worker's models proxy answered: {len(models)} models", {"models": len(models)})
-
-    return check
-
-
 def health_check(backend: Backend) -> Check:
     def check() -> Outcome:
         body = backend.health()

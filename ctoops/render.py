@@ -167,6 +167,21 @@ def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title
 # -- files ---------------------------------------------------------------------------------
 
 
+def check_writable(given: str, what: str) -> Path:
+    """Before any request: ``given`` names a file in an existing, writable folder (exit 2)."""
+    from ctoops.errors import BadInput
+
+    path = Path(given)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise BadInput(f"{what} {given} is a folder; give a file name")
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {what} {given}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise BadInput(f"cannot write {what} {given}: folder {folder} is not writable")
+    return path
+
+
 def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
 

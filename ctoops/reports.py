@@ -178,19 +178,8 @@ def write_reports(
 
 def check_report_paths(*paths: str | None) -> None:
     """Before any check runs: each report's folder must exist and be writable (exit 2)."""
-    import os
-    from pathlib import Path
-
-    from ctoops.errors import BadInput
+    from ctoops.render import check_writable
 
     for given in paths:
-        if not given:
-            continue
-        path = Path(given)
-        folder = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            raise BadInput(f"report path {given} is a folder; give a file name")
-        if not folder.is_dir():
-            raise BadInput(f"cannot write report {given}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise BadInput(f"cannot write report {given}: folder {folder} is not writable")
+        if given:
+            check_writable(given, "report")

@@ -292,14 +292,15 @@ def _op_models(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
 
 
 def _op_keys_validate(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
-    from ctoops.keys import models_proxy_check, worker_key_check
+    from ctoops.keys import worker_key_check
+    from ctoops.smoke import models_check
 
     if ctx.via != "opencto":
         raise BadInput("`keys validate` in a runbook checks the worker's key: it needs --via opencto")
     backend = ctx.backend()
     return [
         ("workspace_key", worker_key_check(backend, ctx.workspace)),
-        ("models_proxy", models_proxy_check(backend)),
+        ("models_proxy", models_check(backend)),
     ]
 
 

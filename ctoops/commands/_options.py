@@ -58,6 +58,22 @@ def confirm(action: str, yes: bool) -> None:
         raise CtoopsError("cancelled; nothing was changed")
 
 
+def realtime_options(fn: F) -> F:
+    """``--model`` and ``--min-ttl`` for minting and judging a realtime client secret."""
+    fn = click.option(
+        "--min-ttl",
+        type=click.FloatRange(min=0),
+        default=60,
+        show_default=True,
+        metavar="SECONDS",
+        help="The client secret must stay valid at least this long.",
+    )(fn)
+    fn = click.option(
+        "--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model (the worker's default)."
+    )(fn)
+    return fn
+
+
 def report_options(fn: F) -> F:
     """``--junit``, ``--report-json``, ``--prom-file``: CI reports, written atomically."""
     fn = click.option("--prom-file", metavar="FILE", help="Write a Prometheus textfile-collector file (.prom).")(fn)

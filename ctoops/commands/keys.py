@@ -195,9 +195,10 @@ def keys_validate(app: AppContext, local: bool, admin: bool, from_stdin: bool, f
     from ctoops import backends
     from ctoops.checks import exit_code, run_checks
     from ctoops.errors import with_exit_code
-    from ctoops.keys import clean_secret, models_proxy_check, openai_key_check, worker_key_check
+    from ctoops.keys import clean_secret, openai_key_check, worker_key_check
     from ctoops.redact import mask, register
     from ctoops.render import emit_checks
+    from ctoops.smoke import models_check
 
     _admin_needs_local(local, admin)
     s = app.settings
@@ -220,7 +221,7 @@ def keys_validate(app: AppContext, local: bool, admin: bool, from_stdin: bool, f
         backend = backends.worker_backend(app)
         checks = [
             ("workspace_key", worker_key_check(backend, s.workspace)),
-            ("models_proxy", models_proxy_check(backend)),
+            ("models_proxy", models_check(backend)),
         ]
         header = {"apiUrl": s.api_url, "workspace": s.workspace, "traceId": app.trace_id}
     results = run_checks(checks)

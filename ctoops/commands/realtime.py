@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app
+from ctoops.commands._options import format_option, pass_app, realtime_options
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -31,15 +31,7 @@ def realtime() -> None:
 
 
 @realtime.command("check")
-@click.option("--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model to mint for.")
-@click.option(
-    "--min-ttl",
-    type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    metavar="SECONDS",
-    help="The secret must stay valid at least this long.",
-)
+@realtime_options
 @format_option
 @pass_app
 def realtime_check(app: AppContext, model: str, min_ttl: float, fmt: str) -> None:

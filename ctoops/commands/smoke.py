@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, report_options, run_info
+from ctoops.commands._options import format_option, pass_app, realtime_options, report_options, run_info
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -16,15 +16,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
 @click.option("--skip", multiple=True, metavar="CHECK", help="Skip this check (repeatable).")
-@click.option("--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model.")
-@click.option(
-    "--min-ttl",
-    type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    metavar="SECONDS",
-    help="The realtime secret must stay valid at least this long.",
-)
+@realtime_options
 @report_options
 @format_option
 @pass_app

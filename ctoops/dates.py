@@ -26,10 +26,6 @@ class Range:
     start: int  # unix seconds, inclusive, at 00:00 UTC
     end: int  # unix seconds, exclusive
 
-    @property
-    def days(self) -> int:
-        return (self.end - self.start) // DAY
-
     def label(self) -> str:
         return f"{iso_day(self.start)} to {iso_day(self.end)} (end exclusive, UTC)"
 

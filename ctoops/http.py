@@ -56,10 +56,8 @@ Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str],
 @dataclass(frozen=True)
 class Response:
     status: int
-    data: Any
+    data: Any  # the parsed JSON body; non-integer numbers as exact Decimals
     request_id: str | None
-    elapsed_ms: float
-    attempts: int
 
 
 def loads(content: bytes) -> Any:
@@ -156,7 +154,6 @@ class HttpClient:
         json_body: Any = None,
     ) -> Response:
         attempts_allowed = self.max_retries + 1
-        started = time.monotonic()
         for attempt in range(1, attempts_allowed + 1):
             request = self._client.build_request(
                 method, path, params=params, json=json_body, headers=self._trace_headers()
@@ -188,13 +185,7 @@ class HttpClient:
             request_id = response.headers.get("x-request-id")
             self._log(f"{method} {shown} -> {response.status_code} in {ms:.0f} ms ({self._ids(attempt, request_id)})")
             if response.is_success:
-                return Response(
-                    status=response.status_code,
-                    data=self._parse_success(response, attempt),
-                    request_id=request_id,
-                    elapsed_ms=(time.monotonic() - started) * 1000,
-                    attempts=attempt,
-                )
+                return Response(response.status_code, self._parse_success(response), request_id)
             body = _try_json(response.content)
             retry, wait, why_not = self._retry_plan(response, body, attempt)
             if retry and attempt < attempts_allowed:
@@ -221,7 +212,7 @@ class HttpClient:
             parts.append(f"x-request-id {request_id}")
         return ", ".join(parts)
 
-    def _parse_success(self, response: httpx.Response, attempt: int) -> Any:
+    def _parse_success(self, response: httpx.Response) -> Any:
         try:
             return loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -69,7 +69,6 @@ class Pulled:
     rows: Rows
     requests: int = 0
     windows: int = 0
-    shape: str = "page"
     notes: list[str] = field(default_factory=list)  # e.g. buckets the API did not (yet) return
 
 
@@ -222,4 +221,4 @@ def _through_worker(backend: Backend, query: Query) -> Pulled:
             "forwards no cursor); use --via openai for this range"
         )
     inside = [query.span.start <= start < query.span.end for start in page.rows.column("start_time")]
-    return Pulled(rows=page.rows.keep(inside), requests=1, windows=1, shape=page.shape)
+    return Pulled(rows=page.rows.keep(inside), requests=1, windows=1)

@@ -9,7 +9,6 @@ temporary file in the same folder, then ``os.replace``; a failure leaves no file
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import sys
@@ -19,8 +18,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
-
-FORMATS = ("table", "json", "csv")
 
 
 def stdout_is_tty() -> bool:
@@ -215,12 +212,6 @@ def _umask() -> int:
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
-
-
-def text_of(write: Callable[[IO[str]], None]) -> str:
-    buf = io.StringIO()
-    write(buf)
-    return buf.getvalue()
 
 
 # -- check results -----------------------------------------------------------------------------

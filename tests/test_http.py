@@ -85,7 +85,7 @@ def test_503_then_200_succeeds_after_one_retry():
     script = Script((503, {}, {"error": "Service unavailable", "code": "UPSTREAM_ERROR"}), OK)
     c, sleeps, logs, notes = client(script)
     response = c.get("/api/v1/cto/openai/models")
-    assert response.status == 200 and response.attempts == 2
+    assert response.status == 200
     assert len(script.requests) == 2
     assert len(sleeps) == 1 and 0.375 <= sleeps[0] <= 0.5  # first backoff: 0.5 s less up to 25 %
     assert "retrying" in notes[0] and "503" in notes[0]

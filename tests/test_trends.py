@@ -287,7 +287,7 @@ def test_a_live_pipe_is_read_as_events_arrive_and_ctrl_c_reports_what_came(tmp_p
     assert process.stdin is not None
     process.stdin.write(b"}\n{".join(events[:9]) + b"}\n")  # the first nine events, like wrangler does
     process.stdin.flush()
-    time.sleep(1.5)
+    time.sleep(3)  # ample for start-up; the events are counted as they arrive
     assert process.poll() is None  # still reading, waiting for more
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
@@ -329,3 +329,22 @@ def test_the_runbook_step_is_skipped_without_logs(ctoops, server, monkeypatch):
     ((name, check),) = _op_errors(Context(backend=lambda: None, workspace="w", via="opencto"), {})
     result = run_check(name, check)
     assert result.skipped and "rates.sources" in result.detail
+
+
+def test_the_result_is_a_pandas_frame_for_library_use():
+    from ctoops.trends import analyze
+
+    frame = analyze([str(LOGS / "tail_compact.ndjson")]).frame()
+    assert list(frame.columns) == [
+        "window_start",
+        "bucket",
+        "requests",
+        "status_429",
+        "status_5xx",
+        "rate_429",
+        "rate_5xx",
+        "error_outcomes",
+        "sampled",
+    ]
+    assert str(frame["window_start"].dtype).startswith("datetime64") and str(frame["window_start"].dt.tz) == "UTC"
+    assert frame.groupby("bucket")["requests"].sum().to_dict() == {"cto_openai_proxy": 6, "realtime_token": 6}

@@ -22,6 +22,12 @@ class Trend:
     tally: Tally
     interrupted: bool = False
 
+    def frame(self) -> Any:
+        """The rows as a pandas DataFrame (``window_start`` as UTC timestamps), for notebooks."""
+        from ctoops.trends.compute import frame
+
+        return frame(self.rows)
+
 
 def analyze(
     sources: list[Source],

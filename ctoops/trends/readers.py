@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 CHUNK = 16 << 20  # bytes of input per parse (Arrow splits it in blocks across the cores)
 BLOCK = 4 << 20
-FORMATS = ("auto", "tail", "logpush")
 TS_NS = 10**14  # an epoch above this is nanoseconds; below 10**11, seconds
 
 
@@ -50,8 +49,6 @@ class Stats:
     records: int = 0
     malformed: int = 0
     locations: list[str] = field(default_factory=list)  # the first few bad records, file:line
-    non_fetch: int = 0
-    no_timestamp: int = 0
     formats: dict[str, str] = field(default_factory=dict)  # source -> detected format
 
     def bad(self, where: str, count: int = 1) -> None:

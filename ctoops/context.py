@@ -44,6 +44,14 @@ class AppContext:
         if self.token_flag:
             register(self.token_flag)
 
+    @property
+    def target(self) -> str:
+        """What this run talks to: the worker's URL, OpenAI's, or the sandbox."""
+        s = self.settings
+        if s.sandbox:
+            return "sandbox (built-in simulation)"
+        return s.api_url if s.via == "opencto" else s.openai_base_url
+
     # -- settings and secrets ---------------------------------------------------------------
 
     @property

@@ -87,8 +87,4 @@ def run_info(app: Any, suite: str, started: float, finished: float) -> Any:
     from ctoops.reports import RunInfo
 
     s = app.settings
-    if s.sandbox:
-        target = "sandbox"
-    else:
-        target = s.api_url if s.via == "opencto" else s.openai_base_url
-    return RunInfo(suite, app.trace_id, s.via, s.sandbox, target, s.workspace, started, finished)
+    return RunInfo(suite, app.trace_id, s.via, s.sandbox, app.target, s.workspace, started, finished)

@@ -78,7 +78,7 @@ def auth_status(app: AppContext, fmt: str) -> None:
     s = app.settings
     found = app.token() if not s.sandbox else None
     header = {
-        "apiUrl": s.api_url if not s.sandbox else "sandbox (built-in simulation)",
+        "apiUrl": app.target if s.sandbox else s.api_url,
         "workspace": s.workspace,
         "token": mask(found.value) if found and found.value else ("sandbox" if s.sandbox else None),
         "tokenSource": (found.source if found.value else f"not set ({found.note or found.source})")

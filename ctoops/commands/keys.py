@@ -223,7 +223,7 @@ def keys_validate(app: AppContext, local: bool, admin: bool, from_stdin: bool, f
             ("workspace_key", worker_key_check(backend, s.workspace)),
             ("models_proxy", models_check(backend)),
         ]
-        header = {"apiUrl": s.api_url, "workspace": s.workspace, "traceId": app.trace_id}
+        header = {"apiUrl": app.target, "workspace": s.workspace, "traceId": app.trace_id}
     results = run_checks(checks)
     emit_checks(results, fmt, header=header)
     code = exit_code(results)

@@ -67,7 +67,7 @@ def smoke(
         emit(json_report(results, info), "json")
     else:
         header = {
-            "smoke": f"via {s.via}{' (sandbox)' if s.sandbox else ''} {info.target}",
+            "smoke": f"via {s.via}, {info.target}",
             "workspace": s.workspace,
             "traceId": app.trace_id,
         }

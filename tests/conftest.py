@@ -89,6 +89,17 @@ def server() -> Iterator[FakeServer]:
     srv.close()
 
 
+CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z, when the time-bound cassettes were written
+
+
+@pytest.fixture
+def recorded_clock(monkeypatch: pytest.MonkeyPatch, record_mode: str) -> None:
+    """On replay, ctoops' clock reads the cassettes' time (secret expiries, "yesterday");
+    when recording, the real one."""
+    if record_mode == "none":
+        monkeypatch.setattr("ctoops.smoke.now", lambda: CASSETTE_TIME)
+
+
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
     return {

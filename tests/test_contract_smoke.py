@@ -8,13 +8,7 @@ import json
 import pytest
 from conftest import RECORD_ADMIN_KEY, RECORD_API_URL, RECORD_OPENAI_KEY, RECORD_TOKEN, RECORD_WORKSPACE
 
-RECORDED_AT = 1795262400.0  # 2026-11-21T12:00:00Z
-
-
-@pytest.fixture(autouse=True)
-def recorded_clock(monkeypatch, record_mode):
-    if record_mode == "none":
-        monkeypatch.setattr("ctoops.smoke.now", lambda: RECORDED_AT)
+pytestmark = pytest.mark.usefixtures("recorded_clock")
 
 
 @pytest.fixture

@@ -1,0 +1,39 @@
+"""The benchmark scripts still run (tiny sizes, nothing timed or asserted about speed:
+performance is measured by running them, see benchmarks/)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+BENCH = ROOT / "benchmarks"
+
+
+def run(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON_KEYRING")}
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_startup_benchmark_runs():
+    out = run(str(BENCH / "startup.py"), "--pairs", "2", "--warmup", "1")
+    assert "ratio ctoops --help / import click" in out
+
+
+def test_usage_benchmarks_run():
+    assert "ratio" in run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    assert "ratio pandas/ctoops" in run(str(BENCH / "usage_csv.py"), "--rows", "2000", "--repeat", "1")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("duckdb") is None, reason="duckdb is in the bench extra")
+def test_trend_benchmark_runs(tmp_path):
+    log = tmp_path / "logs.ndjson"
+    assert "wrote 3,000 events" in run(str(BENCH / "gen_logpush.py"), "--events", "3000", "-o", str(log))
+    out = run(str(BENCH / "errors_trend.py"), str(log), "--pairs", "1")
+    assert "counts agree: True" in out

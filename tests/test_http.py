@@ -10,6 +10,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+from bodies import openai_error
 
 from ctoops.errors import (
     BadInput,
@@ -130,14 +131,7 @@ def test_worker_429_still_limited_after_retries_exits_5_naming_the_bucket():
     ],
 )
 def test_retry_after_headers(headers, expected):
-    body = {
-        "error": {
-            "message": "Rate limit reached",
-            "type": "requests",
-            "param": None,
-            "code": "rate_limit_exceeded",
-        }
-    }
+    body = openai_error("Rate limit reached", "rate_limit_exceeded", type="requests")
     script = Script((429, headers, body), OK)
     c, sleeps, _, _ = client(script, service="openai")
     c.get("/models")
@@ -150,7 +144,7 @@ def test_retry_after_http_date():
         (
             503,
             {"retry-after": when},
-            {"error": {"message": "overloaded", "type": "server_error", "param": None, "code": None}},
+            openai_error("overloaded", type="server_error"),
         ),
         OK,
     )
@@ -160,14 +154,7 @@ def test_retry_after_http_date():
 
 
 def test_429_without_retry_after_uses_backoff():
-    body = {
-        "error": {
-            "message": "Rate limit reached",
-            "type": "tokens",
-            "param": None,
-            "code": "rate_limit_exceeded",
-        }
-    }
+    body = openai_error("Rate limit reached", "rate_limit_exceeded", type="tokens")
     script = Script((429, {}, body), OK)
     c, sleeps, _, _ = client(script, service="openai")
     c.get("/models")
@@ -178,14 +165,9 @@ def test_429_without_retry_after_uses_backoff():
     "code", ["insufficient_quota", "credit_balance_exhausted", "project_spend_limit_exceeded", None]
 )
 def test_quota_and_billing_429_are_never_retried(code):
-    body = {
-        "error": {
-            "message": "You exceeded your current quota, please check your plan and billing details.",
-            "type": "insufficient_quota",
-            "param": None,
-            "code": code,
-        }
-    }
+    body = openai_error(
+        "You exceeded your current quota, please check your plan and billing details.", code, type="insufficient_quota"
+    )
     script = Script((429, {"retry-after": "1"}, body))
     c, sleeps, _, _ = client(script, service="openai")
     with pytest.raises(OpenAIRejected) as info:
@@ -196,7 +178,7 @@ def test_quota_and_billing_429_are_never_retried(code):
 
 
 def test_a_wait_longer_than_the_cap_is_not_attempted():
-    body = {"error": {"message": "slow down", "type": "rate_limit_error", "param": None, "code": "slow_down"}}
+    body = openai_error("slow down", "slow_down", type="rate_limit_error")
     script = Script((429, {"retry-after": "600"}, body))
     c, sleeps, _, _ = client(script, service="openai")
     with pytest.raises(OpenAIRejected) as info:
@@ -317,14 +299,7 @@ def test_worker_401_is_not_authenticated_with_the_fix():
 
 
 def test_openai_401_through_the_worker_proxy_is_a_failed_check_not_ctoops_auth():
-    body = {
-        "error": {
-            "message": "Incorrect API key provided: sk-VKMIs***...wjh3.",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "invalid_api_key",
-        }
-    }
+    body = openai_error("Incorrect API key provided: sk-VKMIs***...wjh3.", "invalid_api_key")
     script = Script((401, {}, body))
     c, _, _, _ = client(script)
     with pytest.raises(OpenAIRejected) as info:
@@ -334,16 +309,7 @@ def test_openai_401_through_the_worker_proxy_is_a_failed_check_not_ctoops_auth()
 
 
 def test_openai_error_wrapped_by_the_worker_carries_openai_code():
-    raw = json.dumps(
-        {
-            "error": {
-                "message": "Incorrect API key provided",
-                "type": "invalid_request_error",
-                "param": None,
-                "code": "invalid_api_key",
-            }
-        }
-    )
+    raw = json.dumps(openai_error("Incorrect API key provided", "invalid_api_key"))
     script = Script((401, {}, {"error": "OpenAI rejected the request", "code": "OPENAI_ERROR", "details": raw}))
     c, _, _, _ = client(script)
     with pytest.raises(OpenAIRejected) as info:
@@ -353,14 +319,7 @@ def test_openai_error_wrapped_by_the_worker_carries_openai_code():
 
 
 def test_direct_openai_401_is_not_authenticated():
-    body = {
-        "error": {
-            "message": "Incorrect API key provided",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "invalid_api_key",
-        }
-    }
+    body = openai_error("Incorrect API key provided", "invalid_api_key")
     script = Script((401, {}, body))
     c, _, _, _ = client(script, service="openai")
     with pytest.raises(NotAuthenticated) as info:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bodies import openai_error
 from conftest import ROOT, use_keyring
 from fakeserver import Reply
 
@@ -41,22 +42,12 @@ MODELS = {
     "object": "list",
     "data": [{"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"}],
 }
-INVALID_KEY = {
-    "error": {
-        "message": "Incorrect API key provided: sk-proj-***L3kJ.",
-        "type": "invalid_request_error",
-        "param": None,
-        "code": "invalid_api_key",
-    }
-}
-QUOTA = {
-    "error": {
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "type": "insufficient_quota",
-        "param": None,
-        "code": "insufficient_quota",
-    }
-}
+INVALID_KEY = openai_error("Incorrect API key provided: sk-proj-***L3kJ.", "invalid_api_key")
+QUOTA = openai_error(
+    "You exceeded your current quota, please check your plan and billing details.",
+    "insufficient_quota",
+    type="insufficient_quota",
+)
 
 
 @pytest.fixture
@@ -304,14 +295,7 @@ def test_validate_local_admin_with_a_project_key_fails(ctoops, openai, monkeypat
         "/v1/organization/costs",
         Reply(
             401,
-            json={
-                "error": {
-                    "message": "You have insufficient permissions for this operation. Missing scopes: api.usage.read.",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            },
+            json=openai_error("You have insufficient permissions for this operation. Missing scopes: api.usage.read."),
         ),
     )
     result = ctoops("keys", "validate", "--local", "--admin")

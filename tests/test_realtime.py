@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from bodies import openai_error
 from fakeserver import Reply
 
 TOKEN = "opencto-token-for-realtime-0001"
@@ -65,14 +66,7 @@ def test_min_ttl(ctoops, worker):
 
 
 def test_openai_rejecting_the_workers_key_is_a_failed_check_with_openais_code(ctoops, worker):
-    raw = {
-        "error": {
-            "message": "Incorrect API key provided: sk-proj-****abcd.",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "invalid_api_key",
-        }
-    }
+    raw = openai_error("Incorrect API key provided: sk-proj-****abcd.", "invalid_api_key")
     worker.route(
         "POST",
         ROUTE,

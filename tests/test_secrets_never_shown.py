@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bodies import openai_error
 from fakeserver import Reply
 from test_keys_auth import ADMIN, KEY, KEYS_PATH, LISTED, MODELS, SAVED, TOKEN, cli_env
 
@@ -90,14 +91,7 @@ def test_every_keys_and_auth_command_keeps_secrets_masked(ctoops, everything, tm
 def test_secrets_in_upstream_errors_are_masked(ctoops, server, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    echoed = {
-        "error": {
-            "message": f"Incorrect API key provided: {KEY}.",
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "invalid_api_key",
-        }
-    }
+    echoed = openai_error(f"Incorrect API key provided: {KEY}.", "invalid_api_key")
     server.route("GET", "/v1/models", Reply(401, json=echoed))
     result = ctoops("-v", "--via", "openai", "models", "list")
     assert result.exit_code == 3

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bodies import openai_error
 from fakeserver import Reply
 from junitparser import Error, Failure, JUnitXml
 
@@ -45,9 +46,7 @@ KEYS = {
     ],
 }
 HTML_502 = "<html><head><title>api.opencto.works | 502: Bad gateway</title></head><body>cloudflare</body></html>"
-DATE_ERROR = {
-    "error": {"message": "Missing query parameter 'date'", "type": "invalid_request_error", "param": None, "code": None}
-}
+DATE_ERROR = openai_error("Missing query parameter 'date'")
 
 
 def healthy(server, delay: float = 0.0) -> None:

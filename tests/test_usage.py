@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from bodies import openai_error
 from fakeserver import Reply, Seen
 
 from ctoops.backends import sandbox
@@ -169,14 +170,7 @@ def test_a_429_in_the_middle_of_paging_is_retried_and_nothing_is_lost(ctoops, ap
         if calls["n"] == 2:
             return Reply(
                 429,
-                json={
-                    "error": {
-                        "message": "Rate limit reached",
-                        "type": "requests",
-                        "param": None,
-                        "code": "rate_limit_exceeded",
-                    }
-                },
+                json=openai_error("Rate limit reached", "rate_limit_exceeded", type="requests"),
                 headers={"retry-after-ms": "50"},
             )
         return answer(seen, limit="10")
@@ -201,14 +195,7 @@ def test_a_500_that_outlasts_the_retries_leaves_no_file(ctoops, api, tmp_path):
             return answer(seen, limit="10")
         return Reply(
             500,
-            json={
-                "error": {
-                    "message": "The server had an error while processing your request",
-                    "type": "server_error",
-                    "param": None,
-                    "code": None,
-                }
-            },
+            json=openai_error("The server had an error while processing your request", type="server_error"),
         )
 
     api.route("GET", "/v1/organization/usage/completions", failing)
@@ -290,14 +277,7 @@ def test_a_non_admin_key_exits_3_asking_for_an_admin_key(ctoops, api, monkeypatc
         "/v1/organization/usage/completions",
         Reply(
             401,
-            json={
-                "error": {
-                    "message": "You have insufficient permissions for this operation. Missing scopes: api.usage.read.",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            },
+            json=openai_error("You have insufficient permissions for this operation. Missing scopes: api.usage.read."),
         ),
     )
     result = ctoops("--via", "openai", "usage", "pull", "--start", "7d")
@@ -322,14 +302,7 @@ def test_the_workers_legacy_error_points_to_via_openai(ctoops, server, monkeypat
         "/api/v1/cto/openai/usage",
         Reply(
             400,
-            json={
-                "error": {
-                    "message": "Missing query parameter 'date'",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            },
+            json=openai_error("Missing query parameter 'date'"),
         ),
     )
     result = ctoops("usage", "pull", "--start", "2026-10-01", "--end", "2026-10-08")

@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
     ),
     "errors": (
-        "ctoops.commands.errors",
+        "ctoops.commands.trend",
         "errors",
         "429 and 5xx rates from the worker's logs, per window and rate-limit bucket.",
     ),

@@ -30,8 +30,29 @@ class Range:
         return f"{iso_day(self.start)} to {iso_day(self.end)} (end exclusive, UTC)"
 
 
-def iso_day(ts: int) -> str:
+def iso_day(ts: float) -> str:
+    """``2026-11-21``: the UTC day of ``ts`` (unix seconds)."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+
+
+def iso_second(ts: float) -> str:
+    """``2026-11-21T10:05:00Z``: ``ts`` (unix seconds) in UTC, to the second."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(ts: float) -> str:
+    """``2026-11-21T10:05:00.250Z``: ``ts`` (unix seconds) in UTC, to the millisecond."""
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_hour(ts: float) -> str:
+    """``2026-11-21T10:00Z``: the UTC hour of ``ts`` (unix seconds), for hourly buckets."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:00Z")
+
+
+def day_start(ts: float) -> int:
+    """00:00 UTC of the day holding ``ts`` (unix seconds)."""
+    return int(ts) // DAY * DAY
 
 
 def _ts(day: date) -> int:

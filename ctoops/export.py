@@ -1,5 +1,5 @@
 """Finance exports of a usage or costs table: CSV, JSON or Parquet, chosen by the file's
-extension, written atomically (``render.atomic_write``): a failed or interrupted pull or
+extension, written atomically (``files.atomic_write``): a failed or interrupted pull or
 write leaves no file and no half file.
 
 * CSV: the table's column order, no index, timestamps as ISO 8601 UTC
@@ -27,7 +27,7 @@ EXTENSIONS = (".csv", ".json", ".parquet")
 
 def check_output(given: str) -> Path:
     """Before any request: a known extension, an existing folder, not a folder itself (exit 2)."""
-    from ctoops.render import check_writable
+    from ctoops.files import check_writable
 
     if Path(given).suffix.lower() not in EXTENSIONS:
         raise BadInput(f"-o {given}: the extension chooses the format; use one of {', '.join(EXTENSIONS)}")
@@ -35,7 +35,7 @@ def check_output(given: str) -> Path:
 
 
 def write(table: pa.Table, path: Path) -> None:
-    from ctoops.render import atomic_write
+    from ctoops.files import atomic_write
 
     suffix = path.suffix.lower()
     writer = {".csv": _csv, ".json": _json, ".parquet": _parquet}[suffix]

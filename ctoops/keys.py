@@ -62,9 +62,10 @@ def openai_key_check(backend: Backend, hint: str, source: str, admin: bool) -> C
         try:
             if admin:
                 from ctoops.backends.base import UsageRequest
+                from ctoops.dates import DAY, day_start
 
-                day = int(time.time()) // 86400 * 86400 - 86400
-                backend.costs_page(UsageRequest("costs", day, day + 86400, "1d", limit=1))
+                day = day_start(time.time()) - DAY
+                backend.costs_page(UsageRequest("costs", day, day + DAY, "1d", limit=1))
                 return Outcome(f"OpenAI accepted the admin key {hint} from {source} (costs API)")
             models = backend.list_models()
         except NotAuthenticated as exc:

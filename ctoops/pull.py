@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ctoops.backends.base import UsageRequest
-from ctoops.dates import Range, iso_day, windows
+from ctoops.dates import DAY, Range, iso_day, iso_hour, windows
 from ctoops.errors import BadInput, OpenAIRejected, Unsupported, UpstreamError
 from ctoops.usage import (
     COSTS_GROUPS,
@@ -38,7 +38,7 @@ from ctoops.usage import (
 if TYPE_CHECKING:
     from ctoops.backends.base import Backend
 
-BUCKET_SECONDS = {"1d": 86400, "1h": 3600}
+BUCKET_SECONDS = {"1d": DAY, "1h": 3600}
 PAGE_LIMITS = {"1d": 31, "1h": 168}  # the usage API's maximum buckets per page
 COSTS_LIMIT = 180  # the costs API's maximum (1d buckets only)
 DEFAULT_CONCURRENCY = 4
@@ -194,10 +194,7 @@ def _window(backend: Backend, query: Query, window: Range) -> Pulled:
 
 
 def _label(start: int, width: int) -> str:
-    from datetime import UTC, datetime
-
-    moment = datetime.fromtimestamp(start, tz=UTC)
-    return moment.strftime("%Y-%m-%d") if width >= 86400 else moment.strftime("%Y-%m-%dT%H:00Z")
+    return iso_day(start) if width >= DAY else iso_hour(start)
 
 
 def _through_worker(backend: Backend, query: Query) -> Pulled:

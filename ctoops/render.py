@@ -1,9 +1,9 @@
-"""Output: one renderer for table/json/csv on stdout, and the one place that writes files.
+"""Output: one renderer for table/json/csv on stdout, and the terminal charts.
 
 Tables are drawn with rich on a terminal (colour unless ``NO_COLOR``) and as plain aligned
 text when stdout is not a terminal, so pipes and CI logs get no ANSI codes and no box
-drawing. ``CLICOLOR_FORCE=1`` forces terminal behaviour. Files are written atomically: a
-temporary file in the same folder, then ``os.replace``; a failure leaves no file behind.
+drawing. ``CLICOLOR_FORCE=1`` forces terminal behaviour. Files are written by
+``ctoops.files``, never here.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import csv
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import IO, Any
 
 
@@ -161,59 +159,6 @@ def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title
     return "\n".join(lines) + "\n"
 
 
-# -- files ---------------------------------------------------------------------------------
-
-
-def check_writable(given: str, what: str) -> Path:
-    """Before any request: ``given`` names a file in an existing, writable folder (exit 2)."""
-    from ctoops.errors import BadInput
-
-    path = Path(given)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise BadInput(f"{what} {given} is a folder; give a file name")
-    if not folder.is_dir():
-        raise BadInput(f"cannot write {what} {given}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise BadInput(f"cannot write {what} {given}: folder {folder} is not writable")
-    return path
-
-
-def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
-
-    If ``write`` fails or is interrupted, the temporary file is removed and ``path`` is
-    untouched: never a half-written file.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    if mode is None:  # what open() would have given: 0666 less the umask (mkstemp gives 0600)
-        mode = 0o666 & ~_umask()
-    try:
-        os.chmod(tmp_path, mode)
-        write(tmp_path)
-        os.chmod(tmp_path, mode)
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
-
-
 # -- check results -----------------------------------------------------------------------------
 
 
@@ -271,8 +216,10 @@ def rate_charts(
     import plotext as plt
 
     width = width or min(shutil.get_terminal_size((80, 24)).columns, 140)
-    spans_days = any(points and points[-1][0] - points[0][0] >= 86400 for points in series.values())
-    form = "%Y-%m-%d" if window >= 86400 else ("%m-%d %H:%M" if spans_days else "%H:%M")
+    from ctoops.dates import DAY
+
+    spans_days = any(points and points[-1][0] - points[0][0] >= DAY for points in series.values())
+    form = "%Y-%m-%d" if window >= DAY else ("%m-%d %H:%M" if spans_days else "%H:%M")
     out = []
     for bucket, points in series.items():
         fig = plt.figure

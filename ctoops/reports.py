@@ -1,7 +1,7 @@
 """Reports for CI and on-call: JUnit XML, a JSON report, a Prometheus textfile.
 
 All three hold what the checks report, and checks only ever report secrets masked. Files
-are written atomically (``render.atomic_write_text``): a scraper or a CI step never reads a
+are written atomically (``files.atomic_write_text``): a scraper or a CI step never reads a
 half-written report.
 """
 
@@ -11,11 +11,11 @@ import platform
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ctoops import __version__
 from ctoops.checks import CheckResult, exit_code, passed
+from ctoops.dates import iso_ms as _iso
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class RunInfo:
     workspace: str
     started_at: float
     finished_at: float
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def versions() -> dict[str, str]:
@@ -166,7 +162,8 @@ def write_reports(
 ) -> None:
     from pathlib import Path
 
-    from ctoops.render import atomic_write_text, dumps
+    from ctoops.files import atomic_write_text
+    from ctoops.render import dumps
 
     if junit:
         atomic_write_text(Path(junit), junit_xml(results, info))
@@ -178,7 +175,7 @@ def write_reports(
 
 def check_report_paths(*paths: str | None) -> None:
     """Before any check runs: each report's folder must exist and be writable (exit 2)."""
-    from ctoops.render import check_writable
+    from ctoops.files import check_writable
 
     for given in paths:
         if given:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctoops.checks import Check, CheckResult, Outcome, run_checks, skipped
+from ctoops.dates import iso_second as _iso
 from ctoops.errors import BadInput, CheckFailed
 
 if TYPE_CHECKING:
@@ -353,12 +354,6 @@ def _op_errors(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
         return Outcome(detail, {"windows": len(trend.rows)})
 
     return [("rates", check)]
-
-
-def _iso(ts: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _names(value: Any) -> tuple[str, ...]:

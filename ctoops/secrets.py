@@ -204,7 +204,7 @@ class SecretStore:
         return True
 
     def _file_write(self, data: dict[str, str]) -> None:
-        from ctoops.render import atomic_write_text
+        from ctoops.files import atomic_write_text
 
         self.insecure_path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.insecure_path, json.dumps(data, indent=2) + "\n", mode=stat.S_IRUSR | stat.S_IWUSR)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ctoops.backends.base import UsageRequest
 from ctoops.checks import Check, Outcome
+from ctoops.dates import DAY
+from ctoops.dates import iso_second as _iso
 from ctoops.errors import BadInput, CheckFailed, OpenAIRejected
 from ctoops.redact import mask
 
@@ -26,16 +27,11 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "gpt-realtime-1.5"  # the worker's default
 DEFAULT_MIN_TTL = 60
 CHECKS = ("realtime_token", "models", "usage", "workspace_key")
-DAY = 86400
 
 
 def now() -> float:
     """The wall clock the checks judge expiry and "yesterday" by (tests pin it to a recording's)."""
     return time.time()
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def realtime_check(backend: Backend, *, model: str, min_ttl: float, workspace: str | None) -> Check:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ctoops.dates import DAY
 from ctoops.errors import UpstreamError
 
 # Every group-by field the usage endpoints echo, and the costs ones.
@@ -155,7 +156,7 @@ def costs_names(group_by: Sequence[str]) -> list[str]:
     return ["start_time", "end_time", *group_by, "amount", "currency", *extra]
 
 
-def parse_usage(body: Any, kind: str, group_by: tuple[str, ...], who: str, bucket_seconds: int = 86400) -> Page:
+def parse_usage(body: Any, kind: str, group_by: tuple[str, ...], who: str, bucket_seconds: int = DAY) -> Page:
     """Rows of one usage answer, whichever documented shape it is."""
     if isinstance(body, dict) and isinstance(body.get("data"), list) and _is_legacy(body):
         return _legacy(body, group_by, bucket_seconds)

@@ -475,7 +475,7 @@ def test_summary_report_and_json(ctoops, api):
 
 
 def test_an_interrupted_write_leaves_no_half_file(tmp_path):
-    from ctoops.render import atomic_write
+    from ctoops.files import atomic_write
 
     target = tmp_path / "out.csv"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from ctoops.backends.base import (
@@ -60,10 +59,7 @@ class OpenCTOBackend:
         The worker forwards only ``start`` and ``end`` (as ``YYYY-MM-DD``, as the dashboard
         sends them): no kind, bucket, grouping or page cursor reaches OpenAI.
         """
-        from datetime import datetime
-
-        def day(ts: int) -> str:
-            return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+        from ctoops.dates import iso_day as day
 
         return self._call(
             "GET", "/api/v1/cto/openai/usage", params={"start": day(request.start), "end": day(request.end)}

@@ -36,13 +36,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ctoops.dates import DAY
+from ctoops.dates import iso_ms as _iso
+
 if TYPE_CHECKING:
     from ctoops.context import AppContext
     from ctoops.http import HttpClient
 
 WORKER_URL = "https://sandbox.opencto.invalid"
 OPENAI_URL = "https://sandbox.openai.invalid/v1"
-DAY = 86400
 
 CHAT_MODELS = ("gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-realtime-1.5")
 EMBEDDING_MODELS = ("text-embedding-3-small",)
@@ -556,10 +558,6 @@ def _default_key(workspace: str) -> dict[str, Any] | None:
 def _first(query: dict[str, list[str]], key: str) -> str | None:
     values = query.get(key)
     return values[0] if values else None
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _worker_json(status: int, code: str, message: str) -> tuple[int, Any]:

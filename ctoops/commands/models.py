@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 import click
@@ -52,8 +51,6 @@ def models_list(app: AppContext, match: str | None, fmt: str) -> None:
 
 
 def _day(created: int | None) -> str:
-    from datetime import datetime
+    from ctoops.dates import iso_day
 
-    if created is None:
-        return ""
-    return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%d")
+    return "" if created is None else iso_day(created)

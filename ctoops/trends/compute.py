@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ctoops.dates import DAY
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -27,7 +29,7 @@ BUCKETS = {
     "cto_openai_proxy": ("GET", ("/api/v1/cto/openai/models", "/api/v1/cto/openai/usage")),
 }
 ERROR_OUTCOMES = ("exception", "exceededCpu", "exceededMemory", "scriptNotFound", "unknown")
-WINDOWS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+WINDOWS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": DAY}
 # an optional scheme://host, then exactly one of the bucket's paths, then the end, a query or a fragment
 
 

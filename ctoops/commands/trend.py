@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ctoops.commands._options import format_option, pass_app
+from ctoops.dates import iso_second as _iso
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -123,12 +124,6 @@ def errors_trend(
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
     _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
-
-
-def _iso(ts: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

@@ -319,14 +319,16 @@ def _op_errors(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     window = str(params.pop("window", "5m"))
     since = params.pop("since", None)
     buckets = _names(params.pop("buckets", [])) or None
-    max_429 = params.pop("max_429_rate", None)
-    max_5xx = params.pop("max_5xx_rate", None)
+    from ctoops.trends.verdict import fraction
+
+    max_429 = fraction(params.pop("max_429_rate", None), "rates.max_429_rate")
+    max_5xx = fraction(params.pop("max_5xx_rate", None), "rates.max_5xx_rate")
     min_requests = int(params.pop("min_requests", 10))
 
     def check() -> Outcome:
         from ctoops import trends
         from ctoops.dates import parse_instant
-        from ctoops.trends.compute import breaches, summary
+        from ctoops.trends.verdict import breaches, summary
 
         paths: list[Any] = list(sources)
         if not paths and ctx.sandbox:
@@ -339,19 +341,25 @@ def _op_errors(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
             )
         since_ms = parse_instant(str(since), "since") if since else None
         trend = trends.analyze(paths, window=window, buckets=buckets, since_ms=since_ms)
-        found = breaches(trend.rows, max_429, max_5xx, min_requests)
+        judgement = breaches(trend.rows, max_429, max_5xx, min_requests)
         parts = [
             f"{s['bucket']} 429 {s['rate_429']:.1%} 5xx {s['rate_5xx']:.1%} of {s['requests']}"
             for s in summary(trend.rows, min_requests)
         ]
-        detail = "; ".join(parts) or "no request in the buckets"
-        if found:
-            worst = max(found, key=lambda b: b.rate)
+        if judgement.not_judged:
+            parts.append(judgement.note())
+        if trend.stats.malformed:
+            parts.append(f"{trend.stats.malformed} log records skipped (first at {trend.stats.locations[0]})")
+        detail = "; ".join(parts)
+        if judgement.breaches:
+            worst = max(judgement.breaches, key=lambda b: b.rate)
             raise CheckFailed(
-                f"{len(found)} window(s) over threshold, worst {worst.bucket} {worst.what} {worst.rate:.1%} > "
-                f"{worst.limit:.1%} in the window from {_iso(worst.window_start)}; {detail}"
+                f"{len(judgement.breaches)} window(s) over threshold, worst {worst.bucket} {worst.what} "
+                f"{worst.rate:.1%} > {worst.limit:.1%} in the window from {_iso(worst.window_start)}; {detail}"
             )
-        return Outcome(detail, {"windows": len(trend.rows)})
+        if not judgement.judged and (max_429 is not None or max_5xx is not None):
+            raise Skip(f"not judged: no window has {min_requests} requests; {detail}")
+        return Outcome(detail, {"windows": len(trend.rows), "not_judged": judgement.not_judged})
 
     return [("rates", check)]
 

@@ -11,8 +11,27 @@ from ctoops.dates import iso_second as _iso
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
+    from ctoops.trends import Trend
+    from ctoops.trends.verdict import Judgement
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
+
+
+class Fraction(click.ParamType):  # type: ignore[type-arg]
+    """A threshold: a finite fraction from 0 to 1 (NaN, inf and 5 are refused, exit 2)."""
+
+    name = "fraction"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from ctoops.errors import BadInput
+        from ctoops.trends.verdict import fraction
+
+        try:
+            result = fraction(value, f"--{param.name.replace('_', '-')}" if param and param.name else "rate")
+        except BadInput as exc:
+            self.fail(exc.format_message(), param, ctx)
+        assert result is not None
+        return result
 
 
 @click.group()
@@ -36,18 +55,14 @@ def errors() -> None:
 @click.option(
     "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
 )
-@click.option(
-    "--max-429-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 429 rate is over R."
-)
-@click.option(
-    "--max-5xx-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 5xx rate is over R."
-)
+@click.option("--max-429-rate", type=Fraction(), metavar="R", help="Fail when a window's 429 rate is over R (0-1).")
+@click.option("--max-5xx-rate", type=Fraction(), metavar="R", help="Fail when a window's 5xx rate is over R (0-1).")
 @click.option(
     "--min-requests",
     type=click.IntRange(1),
     default=10,
     show_default=True,
-    help="Windows with fewer requests are not held to the thresholds.",
+    help="Windows with fewer requests are not held to the thresholds (and are said to be).",
 )
 @click.option("--plot/--no-plot", default=False, show_default=True, help="Chart the rates in the terminal.")
 @format_option
@@ -69,22 +84,46 @@ def errors_trend(
     """Count requests, 429s and 5xx per window and bucket from wrangler tail or Logpush logs.
 
     SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
-    `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
-    workers_trace_events NDJSON. Buckets as the worker's limiter: realtime_token is POST
+    `wrangler tail --format json` (pretty or through `jq -c`; LF or CRLF; UTF-8, or UTF-16/32
+    with a BOM, as PowerShell saves it) and Logpush workers_trace_events NDJSON (epoch or
+    RFC 3339 timestamps). Buckets as the worker's limiter: realtime_token is POST
     /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
-    response. Malformed records are skipped and counted on stderr.
+    response. Records that cannot be counted (torn, stray text, no timestamp, over 16 MiB)
+    are skipped and counted on stderr with their file:line.
 
-    Thresholds are checked per window and bucket: any window over one exits 1 and lists it.
+    Thresholds are fractions (0.05 = 5%), checked per window and bucket: any window over
+    one exits 1 and lists it. A range with no request in it exits 2, never an empty pass.
+    On a live pipe, Ctrl-C stops reading and reports what arrived (exit 0, or 1 on a breach).
 
     \b
     Examples:
       wrangler tail --format json | ctoops errors trend - --window 5m --plot
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
     """
+    try:
+        trend = _run(app, sources, source_format, window, since, until, buckets, min_requests, plot, fmt)
+        _thresholds(trend, max_429_rate, max_5xx_rate, min_requests)
+    except KeyboardInterrupt:
+        click.echo("ctoops: interrupted", err=True)
+        raise click.exceptions.Exit(130) from None
+
+
+def _run(
+    app: AppContext,
+    sources: tuple[str, ...],
+    source_format: str,
+    window: str,
+    since: str | None,
+    until: str | None,
+    buckets: tuple[str, ...],
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> Trend:
     from ctoops import trends
     from ctoops.dates import parse_instant
-    from ctoops.render import emit
+    from ctoops.errors import BadInput
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
     since_ms = parse_instant(since, "since") if since else None
@@ -96,23 +135,43 @@ def errors_trend(
         app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
         paths = [("sandbox sample", sample_tail_log())]
     if not paths:
-        from ctoops.errors import BadInput
-
         raise BadInput("no log source: give files, folders, or - for stdin (wrangler tail --format json | ...)")
     trend = trends.analyze(
-        paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
+        paths,
+        source_format=source_format,
+        window=window,
+        buckets=chosen,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        on_progress=_progress(app),
     )
     _report_stats(app, trend)
     rows = [_shown(r) for r in trend.rows]
+    try:
+        _emit(app, trend, rows, fmt, min_requests, plot, window)
+    except BrokenPipeError:  # the reader left (`| head`): stop writing, still give the verdict
+        import os
+        import sys
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return trend
+
+
+def _emit(
+    app: AppContext, trend: Trend, rows: list[dict[str, Any]], fmt: str, min_requests: int, plot: bool, window: str
+) -> None:
+    from ctoops.render import emit
+
     if fmt == "table":
-        emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
+        emit(rows, "table", columns=list(rows[0]))
         for line in _summary_lines(trend.rows, min_requests):
             click.echo(line)
     else:
-        emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
+        emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]))
         for line in _summary_lines(trend.rows, min_requests):
             app.notify(line)
-    if plot and trend.rows:
+    if plot:
         from ctoops.render import color_enabled, rate_charts
         from ctoops.trends.compute import WINDOWS as SECONDS
 
@@ -123,7 +182,27 @@ def errors_trend(
         color = color_enabled() and fmt == "table"
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
-    _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
+
+
+def _progress(app: AppContext) -> Any:
+    """A stderr line while a live source is read, at most every 2 s and only on change."""
+    import time
+
+    state = {"at": 0.0, "seen": (-1, -1)}
+
+    def show(snapshot: Trend) -> None:
+        now = time.monotonic()
+        seen = (snapshot.stats.records, snapshot.tally.events)
+        if seen == state["seen"] or now - float(state["at"]) < 2:  # type: ignore[arg-type]
+            return
+        state["at"], state["seen"] = now, seen
+        requests = sum(r["requests"] for r in snapshot.rows)
+        app.notify(
+            f"reading: {_n(seen[0], 'record')}, {_n(requests, 'request')} in the buckets so far "
+            "(Ctrl-C to stop and report)"
+        )
+
+    return show
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -144,44 +223,69 @@ def _n(count: int, noun: str) -> str:
 
 
 def _summary_lines(rows: list[dict[str, Any]], min_requests: int) -> list[str]:
-    from ctoops.trends.compute import summary
+    from ctoops.trends.verdict import summary
 
     lines = []
     for s in summary(rows, min_requests):
-        w4, w5 = s["worst_429"], s["worst_5xx"]
         outcomes = f", {s['error_outcomes']} of them error outcomes" if s["error_outcomes"] else ""
+        worst = []
+        for what in ("429", "5xx"):
+            w = s[f"worst_{what}"]
+            if w is not None:
+                worst.append(
+                    f"worst {what} {_pct(w['rate'])} at {_iso(w['window_start'])} ({_n(w['requests'], 'request')})"
+                )
+        if not worst:
+            worst.append(f"no window with {min_requests} requests to judge")
+        if s["not_judged"]:
+            worst.append(f"{_n(s['not_judged'], 'window')} under {min_requests} requests not judged")
         lines.append(
             f"{s['bucket']}: {_n(s['requests'], 'request')} in {_n(s['windows'], 'window')}; "
             f"429 {s['status_429']} ({_pct(s['rate_429'])}), 5xx {s['status_5xx']} ({_pct(s['rate_5xx'])}{outcomes}); "
-            f"worst 429 {_pct(w4['rate'])} at {_iso(w4['window_start'])} ({_n(w4['requests'], 'request')}), "
-            f"worst 5xx {_pct(w5['rate'])} at {_iso(w5['window_start'])} ({_n(w5['requests'], 'request')})"
+            + ", ".join(worst)
         )
     return lines
 
 
-def _report_stats(app: AppContext, trend: Any) -> None:
+def _report_stats(app: AppContext, trend: Trend) -> None:
     stats, tally = trend.stats, trend.tally
-    if stats.malformed:
-        app.notify(f"skipped {_n(stats.malformed, 'malformed record')} (first at {', '.join(stats.locations)})")
+    for line in stats.lines() + trend.notes:
+        app.notify(line)
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
-    sampled = sorted({r["window_start"] for r in trend.rows if r["sampled"]})
-    if sampled:
+    if tally.outside:
+        app.notify(f"left out {_n(tally.outside, 'request event')} outside --since/--until")
+    tail = sorted({r["window_start"] for r in trend.rows if r["sampled"] and r["sample_interval"] is None})
+    if tail:
         app.notify(
-            f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
+            f"wrangler tail was sampling in {_n(len(tail), 'window')} from {_iso(tail[0])}: "
             "their counts are a sample, not every request"
+        )
+    scaled = [r for r in trend.rows if r["sample_interval"] is not None and r["sample_interval"] > 1]
+    if scaled:
+        largest = max(r["sample_interval"] for r in scaled)
+        app.notify(
+            f"{_n(len({r['window_start'] for r in scaled}), 'window')} hold estimates scaled from a sample "
+            f"(sample interval up to {largest:g}): not every request was seen"
         )
     if trend.interrupted:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
-    if not trend.rows:
-        app.notify("no request in the buckets in this input")
 
 
-def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
-    from ctoops.errors import CheckFailed
-    from ctoops.trends.compute import breaches
+def _thresholds(trend: Trend, max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
+    from ctoops.errors import BadInput, CheckFailed
+    from ctoops.trends.verdict import breaches
 
-    found = breaches(rows, max_429, max_5xx, min_requests)
+    if max_429 is None and max_5xx is None:
+        return
+    judgement: Judgement = breaches(trend.rows, max_429, max_5xx, min_requests)
+    if not judgement.judged:
+        busiest = max(r["requests"] for r in trend.rows)
+        raise BadInput(
+            f"no window has {min_requests} requests (the busiest has {busiest}): the thresholds were not "
+            "checked; lower --min-requests or widen --window"
+        )
+    found = judgement.breaches
     if not found:
         return
     for b in found[:20]:
@@ -193,7 +297,7 @@ def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: floa
     if len(found) > 20:
         click.echo(f"... and {len(found) - 20} more", err=True)
     windows = len({(b.window_start, b.bucket) for b in found})
+    note = judgement.note()
     raise CheckFailed(
-        f"{_n(windows, 'window')} over the 429/5xx thresholds (windows with fewer than {min_requests} requests "
-        "are not held to them)"
+        f"{_n(windows, 'window')} over the 429/5xx thresholds" + (f" ({note}, not held to them)" if note else "")
     )

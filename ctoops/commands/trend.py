@@ -193,7 +193,7 @@ def _progress(app: AppContext) -> Any:
     def show(snapshot: Trend) -> None:
         now = time.monotonic()
         seen = (snapshot.stats.records, snapshot.tally.events)
-        if seen == state["seen"] or now - float(state["at"]) < 2:  # type: ignore[arg-type]
+        if seen == state["seen"] or not seen[0] or now - float(state["at"]) < 2:  # type: ignore[arg-type]
             return
         state["at"], state["seen"] = now, seen
         requests = sum(r["requests"] for r in snapshot.rows)

@@ -143,13 +143,15 @@ class Engine:
     ) -> dict[str, list[Group]] | None:
         """Groups per file for ``paths`` (same layout and compression); None when DuckDB
         refuses any of them (the caller splits the batch)."""
-        sql = query(layout, params, relation(layout, compression, by_file=True), by_file=True)
+        by_file = len(paths) > 1  # grouping by file name costs; one file needs none
+        sql = query(layout, params, relation(layout, compression, by_file=by_file), by_file=by_file)
         rows = self._run(sql, [paths])
         if rows is None:
             return None
         out: dict[str, list[Group]] = {path: [] for path in paths}
         for kind, file, window, method, url, status, outcome, n, low, high in rows:
-            out.setdefault(file, []).append((kind, window, method, url, status, outcome, n, 1.0, low, high))
+            group = (kind, window, method, url, status, outcome, n, 1.0, low, high)
+            out.setdefault(file if by_file else paths[0], []).append(group)
         return out
 
     def chunk(self, path: str, layout: Layout, params: Params) -> list[Group] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +137,9 @@ def _one(
             if stop.is_set():
                 raise Stopped
             # fill: a file to the brim; a live source until it goes quiet with bytes in hand
+            started = time.monotonic()
             while size < CHUNK:
-                if item.live and size and not stream.wait(QUIET):
+                if item.live and size and (not stream.wait(QUIET) or time.monotonic() - started >= QUIET):
                     break
                 try:
                     data = stream.read(min(CHUNK - size, 1 << 20))

@@ -247,12 +247,17 @@ class Run:
             try:
                 return future.result(timeout=0.2)
             except TimeoutError:
-                self._progress()
+                pass
             except KeyboardInterrupt:
                 self._absorb()  # live: the chunk in hand still counts
+                continue
+            try:
+                self._progress()
+            except KeyboardInterrupt:
+                self._absorb()
 
     def _progress(self) -> None:
-        if self.on_progress is None or not self._live_now:
+        if self.on_progress is None or not self._live_now or self.interrupted:
             return
         now = time.monotonic()
         if now - self._last_progress >= PROGRESS_EVERY:

@@ -190,7 +190,13 @@ def open_stream(item: Item, stop: Any) -> Iterator[Stream]:
         else:
             assert item.opener is not None
             opened: IO[bytes] = stack.enter_context(item.opener())
-            raw_read = opened.read
+            raw_read = getattr(opened, "read1", opened.read)  # what has arrived, on a live stream
+            if item.live:  # a pipe or socket: read its descriptor, so waiting can be polled and stopped
+                try:
+                    fd = opened.fileno()
+                    raw_read = _fd_reader(fd)
+                except (OSError, ValueError, AttributeError):
+                    fd = None
         wait = _poller(fd) if fd is not None and item.live else _always
         if fd is not None and item.live:
             raw_read = _stoppable(raw_read, wait, stop)
@@ -219,7 +225,11 @@ def _stdin_reader() -> tuple[Callable[[int], bytes], int | None]:
     except (OSError, ValueError, AttributeError):  # a test runner's stdin
         buffer: Any = getattr(sys.stdin, "buffer", sys.stdin)
         return buffer.read, None
-    return (lambda size: os.read(fd, size)), fd
+    return _fd_reader(fd), fd
+
+
+def _fd_reader(fd: int) -> Callable[[int], bytes]:
+    return lambda size: os.read(fd, size)
 
 
 def _poller(fd: int) -> Callable[[float], bool]:

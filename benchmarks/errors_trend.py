@@ -59,17 +59,20 @@ TAIL_COLUMNS = (
 def schema_job(kind: str) -> str:
     """The hand-written DuckDB job with the columns given, printing JSON rows."""
     if kind == "tail":
+        path = PATH.format(url="event.request.url")
         select = (
-            f"SELECT eventTimestamp AS ts, event.request.method AS method, {PATH.format(url='event.request.url')} AS path, "
+            f"SELECT eventTimestamp AS ts, event.request.method AS method, {path} AS path, "
             "event.response.status AS status, outcome AS outcome "
-            f"FROM read_json(?, format = 'unstructured', columns = {TAIL_COLUMNS}) WHERE event.request.url IS NOT NULL"
+            f"FROM read_json(?, format = 'unstructured', columns = {TAIL_COLUMNS}) "
+            "WHERE event.request.url IS NOT NULL"
         )
     else:
+        path = PATH.format(url="Event.Request.URL")
         select = (
-            f"SELECT EventTimestampMs AS ts, Event.Request.Method AS method, {PATH.format(url='Event.Request.URL')} AS path, "
+            f"SELECT EventTimestampMs AS ts, Event.Request.Method AS method, {path} AS path, "
             "Event.Response.Status AS status, Outcome AS outcome "
-            f"FROM read_json(?, format = 'newline_delimited', compression = '{{compression}}', columns = {LOGPUSH_COLUMNS}) "
-            "WHERE EventType = 'fetch'"
+            "FROM read_json(?, format = 'newline_delimited', compression = '{compression}', "
+            f"columns = {LOGPUSH_COLUMNS}) WHERE EventType = 'fetch'"
         )
     return (
         "import json, sys, duckdb\n"

@@ -50,6 +50,18 @@ QUOTA = openai_error(
 )
 
 
+@pytest.fixture(autouse=True)
+def openai_accepts_keys(server, monkeypatch):
+    """`keys set` asks OpenAI about a key before saving it: here OpenAI (on loopback) accepts."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    server.route("GET", "/v1/models", Reply(json=MODELS))
+    server.route(
+        "GET",
+        "/v1/organization/costs",
+        Reply(json={"object": "page", "data": [], "has_more": False, "next_page": None}),
+    )
+
+
 @pytest.fixture
 def worker(server, monkeypatch):
     monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)

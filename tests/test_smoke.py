@@ -87,7 +87,8 @@ def test_all_checks_pass_and_the_reports_say_so(ctoops, worker, tmp_path):
     assert data["versions"]["ctoops"] and data["target"] == worker.url
     suite = next(iter(JUnitXml.fromfile(str(junit))))
     assert suite.tests == 3 and suite.failures == 0 and suite.errors == 0
-    assert 'ctoops_check_success{suite="smoke",check="usage"} 1' in prom.read_text()
+    target = f'sandbox="false",target="{worker.url}"'
+    assert f'ctoops_check_success{{suite="smoke",check="usage",{target}}} 1' in prom.read_text()
     assert "ctoops_last_run_timestamp_seconds" in prom.read_text()
 
 
@@ -143,8 +144,9 @@ def test_html_502_on_one_check_fails_smoke_and_the_others_still_report(ctoops, w
     assert isinstance(problem, Error) and "502" in problem.message and "Bad gateway" in problem.message
     data = json.loads(report.read_text())
     assert data["ok"] is False and data["exitCode"] == 4
-    assert 'ctoops_check_success{suite="smoke",check="models"} 0' in prom.read_text()
-    assert 'ctoops_run_success{suite="smoke"} 0' in prom.read_text()
+    target = f'sandbox="false",target="{worker.url}"'
+    assert f'ctoops_check_success{{suite="smoke",check="models",{target}}} 0' in prom.read_text()
+    assert f'ctoops_run_success{{suite="smoke",{target}}} 0' in prom.read_text()
 
 
 def test_the_usage_proxys_date_error_is_explained(ctoops, worker, tmp_path):

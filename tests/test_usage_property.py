@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctoops.backends.openai import OpenAIBackend
-from ctoops.backends.sandbox import OPENAI_URL, Sandbox
+from ctoops.sandbox import OPENAI_URL, Sandbox
 from ctoops.dates import DAY, Range
+from ctoops.backends.openai import OpenAIErrors
 from ctoops.http import FunctionTransport, HttpClient
 from ctoops.pull import Query, pull
 from ctoops.usage_frame import costs_totals, to_frame, totals, usage_table
@@ -21,7 +22,7 @@ BASE = 1767225600  # 2026-01-01T00:00:00Z: a range wholly in the past
 def backend() -> OpenAIBackend:
     client = HttpClient(
         OPENAI_URL,
-        service="openai",
+        errors=OpenAIErrors(),
         token="sk-admin-property",
         timeout=5,
         max_retries=0,

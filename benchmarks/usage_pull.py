@@ -18,9 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ctoops import sandbox
-from ctoops.backends.openai import OpenAIBackend
+from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
-from ctoops.backends.openai import OpenAIErrors
 from ctoops.http import HttpClient
 from ctoops.pull import PAGE_LIMITS, Query, pull
 

@@ -109,7 +109,7 @@ class CtoopsGroup(click.Group):
         ctx.meta.update(meta)
         return ctx
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Any = None,
         prog_name: str | None = None,
@@ -136,7 +136,7 @@ class CtoopsGroup(click.Group):
             click.echo("\nctoops: interrupted", err=True)
             sys.exit(130)
         except click.ClickException as exc:
-            exc.message = redact(exc.message)
+            setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
             exc.show()
             sys.exit(exc.exit_code)
         except BrokenPipeError:

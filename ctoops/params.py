@@ -10,14 +10,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    ParamType = click.ParamType[Any, Any]  # click 8.5's value and input type parameters
+else:
+    ParamType = click.ParamType
 
 WORKSPACE_RE = re.compile(r"[a-zA-Z0-9._-]{1,80}")  # the worker's rule, matched whole
 
 
-class UrlType(click.ParamType):
+class UrlType(ParamType):
     """An http(s) base URL, trailing slash trimmed; credentials in it are registered as secrets."""
 
     name = "url"
@@ -33,7 +38,7 @@ class UrlType(click.ParamType):
         return text
 
 
-class WorkspaceType(click.ParamType):
+class WorkspaceType(ParamType):
     """A workspace id by the worker's rule: 1-80 letters, digits, '.', '_' or '-'."""
 
     name = "id"
@@ -49,7 +54,7 @@ class WorkspaceType(click.ParamType):
         return value
 
 
-class Seconds(click.ParamType):
+class Seconds(ParamType):
     """A finite number of seconds in (0, ``maximum``]."""
 
     name = "seconds"
@@ -69,7 +74,7 @@ class Seconds(click.ParamType):
         return number
 
 
-class WholeNumber(click.ParamType):
+class WholeNumber(ParamType):
     """A whole number in [low, high]: an int or its digits, never a float or a boolean."""
 
     name = "integer"
@@ -88,7 +93,7 @@ class WholeNumber(click.ParamType):
         return number
 
 
-class Flag(click.ParamType):
+class Flag(ParamType):
     """A boolean: true/false, 1/0, yes/no, on/off (the environment and TOML spellings)."""
 
     name = "boolean"
@@ -104,7 +109,7 @@ class Flag(click.ParamType):
         self.fail(f"{value!r} is not a boolean", param, ctx)
 
 
-class Fraction(click.ParamType):
+class Fraction(ParamType):
     """A rate threshold: a finite fraction in [0, 1] (0.05 is 5%); ``nan`` and ``inf`` are not."""
 
     name = "fraction"
@@ -121,7 +126,7 @@ class Fraction(click.ParamType):
         return number
 
 
-class Milliseconds(click.ParamType):
+class Milliseconds(ParamType):
     """A finite, non-negative number of milliseconds."""
 
     name = "ms"
@@ -138,7 +143,7 @@ class Milliseconds(click.ParamType):
         return number
 
 
-class Text(click.ParamType):
+class Text(ParamType):
     """A plain string (no table, list, number or boolean where text is due)."""
 
     name = "text"
@@ -149,7 +154,7 @@ class Text(click.ParamType):
         return value
 
 
-class Names(click.ParamType):
+class Names(ParamType):
     """A list of names: a TOML array or a comma-separated string; each one of ``choices``
     when given. Returns a tuple."""
 

@@ -138,10 +138,14 @@ def prometheus(results: Sequence[CheckResult], info: RunInfo) -> str:
     ran = [r for r in results if not r.skipped]
     lines += [f'ctoops_check_success{{{suite},check="{label(r.name)}",{where}}} {int(r.ok)}' for r in ran]
     lines += [
-        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run (server-requested waits excluded).",
+        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run "
+        "(server-requested waits excluded).",
         "# TYPE ctoops_check_latency_seconds gauge",
     ]
-    lines += [f'ctoops_check_latency_seconds{{{suite},check="{label(r.name)}",{where}}} {r.latency_ms / 1000:.6f}' for r in ran]
+    lines += [
+        f'ctoops_check_latency_seconds{{{suite},check="{label(r.name)}",{where}}} {r.latency_ms / 1000:.6f}'
+        for r in ran
+    ]
     ok = int(passed(results))
     lines += [
         "# HELP ctoops_run_success Whether every check of the last ctoops run passed.",

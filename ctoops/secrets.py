@@ -103,7 +103,8 @@ class SecretStore:
             )
         if "error" in box:
             raise box["error"]
-        return box["value"]
+        value: T = box["value"]
+        return value
 
     def get(self, account: str) -> tuple[str | None, str]:
         """(secret or None, where it was looked for / why it was not)."""

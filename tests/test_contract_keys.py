@@ -47,7 +47,9 @@ def test_keys_list_forbidden(ctoops):
 
 @pytest.mark.vcr
 def test_keys_set(ctoops):
-    result = ctoops("--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", "--no-verify", "--format", "json", input=KEY)
+    result = ctoops(
+        "--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", "--no-verify", "--format", "json", input=KEY
+    )
     assert result.exit_code == 0, result.stderr
     saved = json.loads(result.stdout)
     assert saved["keyHint"] == "****9xQz" and saved["workspaceId"] == "acme" and saved["location"] == "worker"

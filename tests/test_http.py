@@ -12,6 +12,8 @@ import httpx
 import pytest
 from bodies import openai_error
 
+from ctoops.backends.openai import OpenAIErrors
+from ctoops.backends.opencto import WorkerErrors
 from ctoops.errors import (
     BadInput,
     ExitCode,
@@ -20,8 +22,6 @@ from ctoops.errors import (
     RateLimited,
     UpstreamError,
 )
-from ctoops.backends.openai import OpenAIErrors
-from ctoops.backends.opencto import WorkerErrors
 from ctoops.http import HttpClient
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -147,7 +147,8 @@ def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
 
     if not isinstance(body, dict):
         raise UpstreamError(f"{who} answered a realtime secret that is not an object: {_shape(body)}")
-    session = body.get("session") if isinstance(body.get("session"), dict) else {}
+    raw_session = body.get("session")
+    session: dict[str, Any] = raw_session if isinstance(raw_session, dict) else {}
     answered = session.get("model") or body.get("model") or model
     answered_model = answered if isinstance(answered, str) else model
     if "clientSecret" in body or "expiresAt" in body:

@@ -36,6 +36,7 @@ from typing import Any
 import click
 
 from ctoops.errors import BadInput
+from ctoops.params import ParamType
 
 DEFAULT = "openai-ops"
 FLAGS = ("manual", "continue_on_failure", "always")
@@ -207,7 +208,7 @@ def override(runbook: Runbook, assignments: Sequence[str]) -> Runbook:
     return replace(runbook, steps=tuple(steps[s.name] for s in runbook.steps))
 
 
-def convert(kind: click.ParamType, value: Any, where: str, key: str) -> Any:
+def convert(kind: ParamType, value: Any, where: str, key: str) -> Any:
     """``value`` by the rule ``kind``; BadInput naming ``where`` and ``key`` when it breaks it."""
     try:
         return kind.convert(value, None, None)

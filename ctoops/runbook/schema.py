@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ctoops.errors import BadInput
-from ctoops.params import Fraction, Milliseconds, Names, Text, WholeNumber
+from ctoops.params import Fraction, Milliseconds, Names, ParamType, Text, WholeNumber
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
 ROUTE_GROUPS = ("realtime_token", "cto_openai_proxy")
@@ -16,7 +16,7 @@ SMOKE_CHECKS = ("realtime_token", "models", "usage", "workspace_key")
 _TTL = click.FloatRange(min=0)
 
 # operation -> parameter -> rule; every step also takes max_latency_ms
-PARAMETERS: dict[str, dict[str, click.ParamType]] = {
+PARAMETERS: dict[str, dict[str, ParamType]] = {
     "smoke": {"only": Names(SMOKE_CHECKS), "skip": Names(SMOKE_CHECKS), "model": Text(), "min_ttl": _TTL},
     "realtime check": {"model": Text(), "min_ttl": _TTL},
     "models list": {"match": Text()},
@@ -33,7 +33,7 @@ PARAMETERS: dict[str, dict[str, click.ParamType]] = {
         "min_requests": WholeNumber(1, 10**9),
     },
 }
-COMMON: dict[str, click.ParamType] = {"max_latency_ms": Milliseconds()}
+COMMON: dict[str, ParamType] = {"max_latency_ms": Milliseconds()}
 OPERATIONS = tuple(PARAMETERS)
 
 

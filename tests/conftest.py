@@ -101,6 +101,15 @@ def server() -> Iterator[FakeServer]:
     srv.close()
 
 
+@pytest.fixture
+def worker(server: FakeServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> FakeServer:
+    """The loopback server as the OpenCTO worker, with the test module's ``TOKEN`` (if it
+    defines one) as the session token."""
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", getattr(request.module, "TOKEN", "opencto-token-Test0000001"))
+    return server
+
+
 CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z, when the time-bound cassettes were written
 
 

@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from bodies import openai_error
+from bodies import cloudflare_502, openai_error
 
 from ctoops.backends.openai import OpenAIErrors
 from ctoops.backends.opencto import WorkerErrors
@@ -25,10 +25,7 @@ from ctoops.errors import (
 from ctoops.http import HttpClient
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-HTML_502 = (
-    "<!DOCTYPE html><html><head><title>api.opencto.works | 502: Bad gateway</title></head>"
-    "<body><h1>Bad gateway</h1><p>Error code 502</p><p>Cloudflare Ray ID: 8f1c2d3e4a5b6c7d</p></body></html>"
-)
+HTML_502 = cloudflare_502()
 
 
 class Script:

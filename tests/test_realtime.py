@@ -14,13 +14,6 @@ SECRET = "ek_68af296e8e408191a1120ab6383263c2"
 ROUTE = "/api/v1/realtime/token"
 
 
-@pytest.fixture
-def worker(server, monkeypatch):
-    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
-    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
-    return server
-
-
 def check(ctoops, *args: str, options: tuple[str, ...] = ()):
     result = ctoops(*args, "realtime", "check", "--format", "json", *options)
     return result, (json.loads(result.stdout) if result.stdout.strip() else None)

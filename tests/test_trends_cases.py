@@ -13,10 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cases import CASES  # tests/fixtures/cases: the shared field cases, copied byte for byte
 
-CASES = Path("/work/shared/cases")
-if not CASES.exists():  # the worktree layout: ../shared/cases next to the repository
-    CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 RIGHT = [("2026-09-29T07:00:00Z", "realtime_token", 10, 2, 1)]
 
 

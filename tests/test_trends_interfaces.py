@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
+from ctoops.checks.rates import Thresholds, judge
 from ctoops.errors import BadInput
 from ctoops.trends import StreamSource, analyze
 from ctoops.trends.compute import Tally
-from ctoops.trends.verdict import breaches, summary
 
 T0 = 1790665200000  # 2026-09-29T07:00:00Z
 
@@ -222,10 +222,10 @@ def test_windows_under_min_requests_are_said_not_judged(ctoops, tmp_path):
     assert "worst 429 20.0% at 2026-09-29T07:00:00Z (10 requests)" in result.stdout
     assert "1 window under 10 requests not judged" in result.stdout
     rows = json.loads(ctoops("errors", "trend", str(path), "--format", "json").stdout)
-    judgement = breaches(rows, 0.25, None, 10)
-    assert (judgement.breaches, judgement.judged, judgement.not_judged) == ([], 1, 1)
-    assert judgement.note() == "1 window under 10 requests not judged"
-    assert summary(rows, 10)[0]["not_judged"] == 1
+    verdict = judge(rows, Thresholds(0.25, None, 10))
+    assert (verdict.breaches, verdict.judged, verdict.unjudged) == ((), 1, 1)
+    assert verdict.not_judged_note() == "1 window under 10 requests not judged"
+    assert verdict.groups[0]["unjudged"] == 1
 
 
 def test_a_gate_with_no_window_to_judge_is_not_a_pass(ctoops, tmp_path):
@@ -233,5 +233,5 @@ def test_a_gate_with_no_window_to_judge_is_not_a_pass(ctoops, tmp_path):
     path.write_bytes(b"".join(line(T0 + i, 429) for i in range(5)))
     result = ctoops("errors", "trend", str(path), "--max-429-rate", "0.05")
     assert result.exit_code == 2
-    assert "no window has 10 requests (the busiest has 5): the thresholds were not checked" in result.stderr
-    assert "no window with 10 requests to judge" in result.stdout
+    assert "no window had 10+ requests (1 window under 10 requests not judged)" in result.stderr
+    assert "no window with 10+ requests to judge" in result.stdout

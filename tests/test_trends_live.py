@@ -12,13 +12,10 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
+from cases import CASES  # tests/fixtures/cases: the shared field cases, copied byte for byte
 
-CASES = Path("/work/shared/cases")
-if not CASES.exists():
-    CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 WRITER = CASES / "tail-stdin-live" / "writer.py"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("CTOOPS_", "PYTHON_KEYRING"))}
 

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ctoops.commands._options import format_option, pass_app
 from ctoops.dates import iso_second as _iso
+from ctoops.params import Fraction
 
 if TYPE_CHECKING:
+    from ctoops.checks.rates import Thresholds, Verdict
     from ctoops.context import AppContext
     from ctoops.trends import Trend
-    from ctoops.trends.verdict import Judgement
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
-
-
-class Fraction(click.ParamType):  # type: ignore[type-arg]
-    """A threshold: a finite fraction from 0 to 1 (NaN, inf and 5 are refused, exit 2)."""
-
-    name = "fraction"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        from ctoops.errors import BadInput
-        from ctoops.trends.verdict import fraction
-
-        try:
-            result = fraction(value, f"--{param.name.replace('_', '-')}" if param and param.name else "rate")
-        except BadInput as exc:
-            self.fail(exc.format_message(), param, ctx)
-        assert result is not None
-        return result
 
 
 @click.group()
@@ -102,8 +87,23 @@ def errors_trend(
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
     """
     try:
-        trend = _run(app, sources, source_format, window, since, until, buckets, min_requests, plot, fmt)
-        _thresholds(trend, max_429_rate, max_5xx_rate, min_requests)
+        from ctoops.checks.rates import Thresholds, enforce
+
+        verdict = _run(
+            app,
+            sources,
+            source_format,
+            window,
+            since,
+            until,
+            buckets,
+            plot,
+            fmt,
+            Thresholds(max_429_rate, max_5xx_rate, min_requests),
+        )
+        for line in verdict.breach_lines():
+            click.echo(line, err=True)
+        enforce(verdict)
     except KeyboardInterrupt:
         click.echo("ctoops: interrupted", err=True)
         raise click.exceptions.Exit(130) from None
@@ -117,11 +117,12 @@ def _run(
     since: str | None,
     until: str | None,
     buckets: tuple[str, ...],
-    min_requests: int,
     plot: bool,
     fmt: str,
-) -> Trend:
+    thresholds: Thresholds,
+) -> Verdict:
     from ctoops import trends
+    from ctoops.checks.rates import judge
     from ctoops.dates import parse_instant
     from ctoops.errors import BadInput
 
@@ -130,7 +131,7 @@ def _run(
     until_ms = parse_instant(until, "until") if until else None
     paths: list[Any] = list(sources)
     if not paths and app.settings.sandbox:
-        from ctoops.backends.sandbox import sample_tail_log
+        from ctoops.sandbox.tail import sample_tail_log
 
         app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
         paths = [("sandbox sample", sample_tail_log())]
@@ -146,30 +147,31 @@ def _run(
         on_progress=_progress(app),
     )
     _report_stats(app, trend)
+    verdict = judge(trend.rows, thresholds)
     rows = [_shown(r) for r in trend.rows]
     try:
-        _emit(app, trend, rows, fmt, min_requests, plot, window)
+        _emit(app, trend, verdict, rows, fmt, plot, window)
     except BrokenPipeError:  # the reader left (`| head`): stop writing, still give the verdict
         import os
         import sys
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return trend
+    return verdict
 
 
 def _emit(
-    app: AppContext, trend: Trend, rows: list[dict[str, Any]], fmt: str, min_requests: int, plot: bool, window: str
+    app: AppContext, trend: Trend, verdict: Verdict, rows: list[dict[str, Any]], fmt: str, plot: bool, window: str
 ) -> None:
     from ctoops.render import emit
 
     if fmt == "table":
         emit(rows, "table", columns=list(rows[0]))
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             click.echo(line)
     else:
         emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]))
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             app.notify(line)
     if plot:
         from ctoops.render import color_enabled, rate_charts
@@ -184,18 +186,19 @@ def _emit(
         click.echo(charts, err=fmt != "table", color=color)
 
 
-def _progress(app: AppContext) -> Any:
+def _progress(app: AppContext) -> Callable[[Trend], None]:
     """A stderr line while a live source is read, at most every 2 s and only on change."""
     import time
 
-    state = {"at": 0.0, "seen": (-1, -1)}
+    last_at, last_seen = 0.0, (0, 0)
 
     def show(snapshot: Trend) -> None:
+        nonlocal last_at, last_seen
         now = time.monotonic()
         seen = (snapshot.stats.records, snapshot.tally.events)
-        if seen == state["seen"] or not seen[0] or now - float(state["at"]) < 2:  # type: ignore[arg-type]
+        if seen == last_seen or now - last_at < 2:
             return
-        state["at"], state["seen"] = now, seen
+        last_at, last_seen = now, seen
         requests = sum(r["requests"] for r in snapshot.rows)
         app.notify(
             f"reading: {_n(seen[0], 'record')}, {_n(requests, 'request')} in the buckets so far "
@@ -214,37 +217,8 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pct(rate: float) -> str:
-    return f"{rate * 100:.1f}%"
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _summary_lines(rows: list[dict[str, Any]], min_requests: int) -> list[str]:
-    from ctoops.trends.verdict import summary
-
-    lines = []
-    for s in summary(rows, min_requests):
-        outcomes = f", {s['error_outcomes']} of them error outcomes" if s["error_outcomes"] else ""
-        worst = []
-        for what in ("429", "5xx"):
-            w = s[f"worst_{what}"]
-            if w is not None:
-                worst.append(
-                    f"worst {what} {_pct(w['rate'])} at {_iso(w['window_start'])} ({_n(w['requests'], 'request')})"
-                )
-        if not worst:
-            worst.append(f"no window with {min_requests} requests to judge")
-        if s["not_judged"]:
-            worst.append(f"{_n(s['not_judged'], 'window')} under {min_requests} requests not judged")
-        lines.append(
-            f"{s['bucket']}: {_n(s['requests'], 'request')} in {_n(s['windows'], 'window')}; "
-            f"429 {s['status_429']} ({_pct(s['rate_429'])}), 5xx {s['status_5xx']} ({_pct(s['rate_5xx'])}{outcomes}); "
-            + ", ".join(worst)
-        )
-    return lines
 
 
 def _report_stats(app: AppContext, trend: Trend) -> None:
@@ -270,34 +244,3 @@ def _report_stats(app: AppContext, trend: Trend) -> None:
         )
     if trend.interrupted:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
-
-
-def _thresholds(trend: Trend, max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
-    from ctoops.errors import BadInput, CheckFailed
-    from ctoops.trends.verdict import breaches
-
-    if max_429 is None and max_5xx is None:
-        return
-    judgement: Judgement = breaches(trend.rows, max_429, max_5xx, min_requests)
-    if not judgement.judged:
-        busiest = max(r["requests"] for r in trend.rows)
-        raise BadInput(
-            f"no window has {min_requests} requests (the busiest has {busiest}): the thresholds were not "
-            "checked; lower --min-requests or widen --window"
-        )
-    found = judgement.breaches
-    if not found:
-        return
-    for b in found[:20]:
-        click.echo(
-            f"over threshold: {b.bucket} {_iso(b.window_start)} {b.what} rate {_pct(b.rate)} > "
-            f"{_pct(b.limit)} ({b.requests} requests)",
-            err=True,
-        )
-    if len(found) > 20:
-        click.echo(f"... and {len(found) - 20} more", err=True)
-    windows = len({(b.window_start, b.bucket) for b in found})
-    note = judgement.note()
-    raise CheckFailed(
-        f"{_n(windows, 'window')} over the 429/5xx thresholds" + (f" ({note}, not held to them)" if note else "")
-    )

@@ -26,7 +26,8 @@ from ctoops.trends.layout import HEAD, Layout, OtherLog, detect
 from ctoops.trends.ledger import MAX_RECORD, Stats
 from ctoops.trends.sources import UNREADABLE, Item, Stopped, open_stream
 
-CHUNK = 32 << 20  # bytes per chunk (the buffer; at least MAX_RECORD)
+CHUNK = 16 << 20  # bytes per chunk (the buffer: at least MAX_RECORD)
+READ = 4 << 20  # bytes asked of the source at a time (straight into the buffer when undecoded)
 QUIET = 0.25  # seconds without new bytes after which a live source's records are handed over
 
 
@@ -142,16 +143,15 @@ def _one(
                 if item.live and size and (not stream.wait(QUIET) or time.monotonic() - started >= QUIET):
                     break
                 try:
-                    data = stream.read(min(CHUNK - size, 1 << 20))
+                    got = stream.readinto(view[size : min(CHUNK, size + READ)])
                 except UNREADABLE as exc:
                     at = line + buf.count(b"\n", 0, size)
                     out.put(Note(item, unreadable=f"stopped after line {at}: {exc}"))
-                    data = b""
-                if not data:
+                    got = 0
+                if not got:
                     eof = True
                     break
-                view[size : size + len(data)] = data
-                size += len(data)
+                size += got
             if layout is None:
                 try:
                     layout = detect(bytes(view[: min(size, HEAD)]), forced, final=eof or size >= HEAD)

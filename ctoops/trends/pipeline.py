@@ -35,6 +35,7 @@ from ctoops.trends.sources import UNREADABLE, Item, open_stream
 
 SNIFF = 64 << 10  # bytes of a file read to decide its format
 PROGRESS_EVERY = 1.0  # seconds between progress calls on a live source
+BATCH = 4  # chunks of one stream read by one DuckDB query when they are waiting already
 T = TypeVar("T")
 
 
@@ -62,6 +63,7 @@ class Run:
         self._last_progress = time.monotonic()
         self._live_now = False  # a live source is being read
         self._stop = threading.Event()
+        self._held: Chunk | Note | BaseException | None = None  # a message taken while batching
 
     @property
     def engine(self) -> Engine:
@@ -74,7 +76,7 @@ class Run:
         try:
             streams = self._files()
             if streams:
-                with tempfile.TemporaryDirectory(prefix="ctoops-trend-") as folder:
+                with tempfile.TemporaryDirectory(prefix="ctoops-trend-", dir=_scratch()) as folder:
                     self._streams(streams, folder)
         except BaseException:
             self._stop.set()
@@ -172,17 +174,47 @@ class Run:
                     self._note(message, max_ts)
                     continue
                 self._live_now = message.item.live
-                groups, seen, last = self._chunk(message, max_ts.get(message.item.name))
-                max_ts[message.item.name] = last
-                self.tally.add_groups(groups)
-                self.stats.merge(seen)
+                batch = self._more(message, out)
+                for chunk, found in zip(batch, self._read_batch(batch), strict=True):
+                    groups, seen, last = self._chunk(chunk, max_ts.get(chunk.item.name), found)
+                    max_ts[chunk.item.name] = last
+                    self.tally.add_groups(groups)
+                    self.stats.merge(seen)
         finally:
             self._stop.set()
             drain(out)
             reader.join(timeout=5)
 
-    def _get(self, out: queue.Queue[Chunk | Note], reader: threading.Thread) -> Chunk | Note | None:
+    def _more(self, first: Chunk, out: queue.Queue[Chunk | Note]) -> list[Chunk]:
+        """``first`` and the chunks of the same source already waiting (up to ``BATCH``): a
+        fast stream is read by fewer, larger DuckDB queries."""
+        batch = [first]
+        while len(batch) < BATCH and self._held is None and not first.suspect:
+            try:
+                message = out.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(message, Chunk) and message.item == first.item and not message.suspect:
+                batch.append(message)
+            else:
+                self._held = message
+        return batch
+
+    def _read_batch(self, batch: list[Chunk]) -> list[list[Group] | None]:
+        """DuckDB's groups per chunk of ``batch`` (one query), None where it must be read again."""
+        if len(batch) == 1:
+            return [None]
+        paths = [c.path for c in batch]
+        results = self._wait(self._pool.submit(self.engine.files, paths, batch[0].layout, "none", self.params))
+        if results is None:
+            return [None] * len(batch)
+        return [results.get(path) for path in paths]
+
+    def _get(self, out: queue.Queue[Chunk | Note], reader: threading.Thread) -> Chunk | Note | BaseException | None:
         """The next message, or None when the reader is done; progress while waiting."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            return held
         while True:
             try:
                 self._progress()
@@ -217,11 +249,14 @@ class Run:
             self._live_now = False
             max_ts.pop(item.name, None)
 
-    def _chunk(self, chunk: Chunk, max_ts: int | None) -> tuple[list[Group], Stats, int | None]:
-        """A chunk's groups: DuckDB's when it reads it cleanly, else record by record."""
+    def _chunk(
+        self, chunk: Chunk, max_ts: int | None, found: list[Group] | None
+    ) -> tuple[list[Group], Stats, int | None]:
+        """A chunk's groups: DuckDB's (``found``, or a query now) when it read the chunk
+        cleanly, else record by record."""
         try:
-            groups = None
-            if not chunk.suspect:
+            groups = found if found is None or clean(found) else None
+            if found is None and not chunk.suspect:
                 groups = self._wait(self._pool.submit(self.engine.chunk, chunk.path, chunk.layout, self.params))
             if groups is not None:
                 stats = Stats()
@@ -263,3 +298,16 @@ class Run:
         if now - self._last_progress >= PROGRESS_EVERY:
             self._last_progress = now
             self.on_progress()
+
+
+def _scratch() -> str | None:
+    """Where chunk files go: /dev/shm (memory, no disk writeback) when it has room for a few
+    chunks, else the temporary folder ($TMPDIR). At most three chunks exist at a time."""
+    from ctoops.trends.framing import CHUNK
+
+    try:
+        info = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    room = info.f_bavail * info.f_frsize
+    return "/dev/shm" if room >= 8 * CHUNK and os.access("/dev/shm", os.W_OK) else None

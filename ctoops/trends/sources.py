@@ -160,14 +160,33 @@ class Stopped(Exception):
 
 
 class Stream:
-    """A source's bytes as UTF-8, in bounded reads: ``read(n)`` (b"" at the end) and
-    ``wait(seconds)`` (False when a live source sent nothing for that long; always True
-    for one that cannot be polled). ``kind`` names the encoding layers, for messages."""
+    """A source's bytes as UTF-8, in bounded reads: ``readinto(view)`` (0 at the end; no
+    copy when no decoding layer is in the way), ``read(n)`` (b"" at the end), and
+    ``wait(seconds)`` (False when a live source sent nothing for that long; always True for
+    one that cannot be polled). ``kind`` names the decoding layers, for messages."""
 
-    def __init__(self, read: Callable[[int], bytes], wait: Callable[[float], bool], kind: str = "plain") -> None:
+    def __init__(
+        self,
+        read: Callable[[int], bytes],
+        wait: Callable[[float], bool],
+        kind: str = "plain",
+        raw_readinto: Callable[[memoryview], int] | None = None,
+        pending: bytes = b"",
+    ) -> None:
         self.read = read
         self.wait = wait
         self.kind = kind
+        self._raw_readinto = raw_readinto
+        self._pending = pending  # bytes read ahead (the head) that ``raw_readinto`` would skip
+
+    def readinto(self, view: memoryview) -> int:
+        if self._raw_readinto is None or self._pending:
+            data = self.read(len(view))
+            if self._pending and self._raw_readinto is not None:
+                self._pending = self._pending[len(data) :]
+            view[: len(data)] = data
+            return len(data)
+        return self._raw_readinto(view)
 
 
 def _always(_: float) -> bool:
@@ -181,11 +200,12 @@ def open_stream(item: Item, stop: Any) -> Iterator[Stream]:
     live descriptor raise ``Stopped``. Raises OSError when the item cannot be opened."""
     with ExitStack() as stack:
         fd: int | None = None
+        raw_readinto: Callable[[memoryview], int] | None = None
         if item.stdin:
             raw_read, fd = _stdin_reader()
         elif item.path is not None:
             handle = stack.enter_context(open(item.path, "rb", buffering=0))  # noqa: SIM115
-            raw_read = handle.read
+            raw_read, raw_readinto = handle.read, handle.readinto
             fd = handle.fileno() if item.live else None
         else:
             assert item.opener is not None
@@ -197,24 +217,29 @@ def open_stream(item: Item, stop: Any) -> Iterator[Stream]:
                     raw_read = _fd_reader(fd)
                 except (OSError, ValueError, AttributeError):
                     fd = None
+        if fd is not None and raw_readinto is None:
+            descriptor = fd
+            raw_readinto = lambda view: os.readv(descriptor, [view])  # noqa: E731 - into the buffer, no copy
         wait = _poller(fd) if fd is not None and item.live else _always
         if fd is not None and item.live:
             raw_read = _stoppable(raw_read, wait, stop)
+            raw_readinto = _stoppable(raw_readinto, wait, stop) if raw_readinto else None
         kind = "plain"
         read = raw_read  # positioned after ``head``
         head = _read_at_least(read, 4)
         if head[:2] == b"\x1f\x8b":
-            read, kind = _gunzip(_prefixed(head, read)), "gzip"
+            read, kind, raw_readinto = _gunzip(_prefixed(head, read)), "gzip", None
             head = _read_at_least(read, 4)
         for bom, encoding in BOMS:
             if head.startswith(bom):
                 rest = _prefixed(head[len(bom) :], read)
                 read = rest if encoding == "utf-8" else _transcode(rest, encoding)
                 kind = encoding if kind == "plain" else f"{kind}, {encoding}"
+                raw_readinto = None
                 break
         else:
             read = _prefixed(head, read)
-        yield Stream(read, wait, kind)
+        yield Stream(read, wait, kind, raw_readinto, head if raw_readinto else b"")
 
 
 def _stdin_reader() -> tuple[Callable[[int], bytes], int | None]:
@@ -240,14 +265,16 @@ def _poller(fd: int) -> Callable[[float], bool]:
     return lambda seconds: bool(poller.poll(int(seconds * 1000)))
 
 
-def _stoppable(read: Callable[[int], bytes], wait: Callable[[float], bool], stop: Any) -> Callable[[int], bytes]:
-    def reader(size: int) -> bytes:
+def _stoppable(call: Callable[[Any], Any], wait: Callable[[float], bool], stop: Any) -> Callable[[Any], Any]:
+    """``call`` once the descriptor has bytes, checking ``stop`` every 0.2 s meanwhile."""
+
+    def waiting(arg: Any) -> Any:
         while not wait(0.2):
             if stop.is_set():
                 raise Stopped
-        return read(size)
+        return call(arg)
 
-    return reader
+    return waiting
 
 
 def _read_at_least(read: Callable[[int], bytes], count: int) -> bytes:

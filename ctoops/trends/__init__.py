@@ -75,7 +75,7 @@ def analyze(
     walk = Walk()
     items = expand(sources, walk)
     stats = Stats()
-    for path, reason in walk.unreadable or []:
+    for path, reason in walk.unreadable:
         stats.unreadable.append((path, reason))
     tally = Tally(WINDOWS[window], chosen, since_ms, until_ms)
 

@@ -48,7 +48,6 @@ class Stats:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     other_logs: list[tuple[str, str]] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
-    sources: int = 0  # files and streams opened
 
     def skip(self, reason: str, where: str, count: int = 1) -> None:
         """Count ``count`` records skipped for ``reason`` (a ``REASONS`` key) at ``where``."""

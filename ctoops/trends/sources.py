@@ -21,7 +21,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from ctoops.errors import BadInput
@@ -42,7 +42,8 @@ class StreamSource:
     ``open`` (called once; returns a binary stream, closed after reading; gzip detected by
     magic bytes as for files), ``size`` (bytes, when known; informative), ``live`` (True for a
     stream that stays open while events arrive: read as they come, and Ctrl-C reports what
-    arrived)."""
+    arrived; give it a ``fileno()`` (a pipe, a socket) so that waiting for bytes can be
+    stopped at once, else Ctrl-C takes effect when the next bytes come or the stream ends)."""
 
     name: str
     open: Callable[[], BinaryIO]
@@ -62,17 +63,16 @@ class Item:
     opener: Callable[[], BinaryIO] | None = None
     stdin: bool = False
     live: bool = False
-    pipe: bool = False  # a FIFO named on the command line (``<(wrangler tail ...)``)
 
 
 @dataclass
 class Walk:
-    """What expanding the sources passed over: hidden entries, non-regular entries,
-    unreadable folders ``(path, reason)``."""
+    """What expanding the sources passed over: hidden entries, entries that are not regular
+    files, and what could not be listed or looked at, as ``(path, reason)``."""
 
     hidden: int = 0
-    special: list[str] | None = None
-    unreadable: list[tuple[str, str]] | None = None
+    special: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def expand(sources: list[Source], walk: Walk) -> list[Item]:
@@ -81,7 +81,6 @@ def expand(sources: list[Source], walk: Walk) -> list[Item]:
     if not sources:
         raise BadInput("no log source: give files, folders, or - for stdin")
     items: list[Item] = []
-    walk.special, walk.unreadable = [], []
     for source in sources:
         if isinstance(source, StreamSource):
             items.append(Item(source.name, opener=source.open, live=source.live))
@@ -119,11 +118,10 @@ def _path_items(source: str, walk: Walk) -> list[Item]:
     if stat.S_ISREG(info.st_mode):
         return [Item(source, path=source)]
     if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
-        return [Item(source, path=source, live=True, pipe=True)]
+        return [Item(source, path=source, live=True)]  # a named pipe: ``<(wrangler tail ...)``
     if not stat.S_ISDIR(info.st_mode):
         raise BadInput(f"{source} is a device, not a log file or folder")
     found: list[Item] = []
-    assert walk.special is not None and walk.unreadable is not None
     unreadable = walk.unreadable
 
     def failed(exc: OSError) -> None:

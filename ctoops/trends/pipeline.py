@@ -27,7 +27,7 @@ from typing import TypeVar
 from ctoops.errors import BadInput
 from ctoops.trends.compute import Tally
 from ctoops.trends.duck import Engine, clean
-from ctoops.trends.framing import Chunk, Note, drain, produce
+from ctoops.trends.framing import CHUNK, Chunk, Note, drain, produce
 from ctoops.trends.layout import Layout, OtherLog, detect
 from ctoops.trends.ledger import Stats
 from ctoops.trends.records import Group, read_chunk
@@ -157,7 +157,7 @@ class Run:
     # -- step 2: streams through the reader thread --------------------------------------------------
 
     def _streams(self, streams: list[Item], folder: str) -> None:
-        out: queue.Queue[Chunk | Note] = queue.Queue(maxsize=2)
+        out: queue.Queue[Chunk | Note] = queue.Queue(maxsize=BATCH)
         reader = threading.Thread(
             target=produce,
             args=(streams, self.forced, folder, out, self._stop),
@@ -186,12 +186,15 @@ class Run:
             reader.join(timeout=5)
 
     def _more(self, first: Chunk, out: queue.Queue[Chunk | Note]) -> list[Chunk]:
-        """``first`` and the chunks of the same source already waiting (up to ``BATCH``): a
-        fast stream is read by fewer, larger DuckDB queries."""
+        """``first`` and the chunks of the same source waiting behind it (up to ``BATCH``):
+        DuckDB reads one small file on one thread, several in parallel, so a fast stream is
+        read by fewer queries of several chunks. After a full chunk (the stream is flowing)
+        the next one is waited for briefly; a live source's quiet hand-over is not held."""
         batch = [first]
         while len(batch) < BATCH and self._held is None and not first.suspect:
+            flowing = len(batch) == 1 and first.size > CHUNK // 2
             try:
-                message = out.get_nowait()
+                message = out.get(timeout=0.5) if flowing else out.get_nowait()
             except queue.Empty:
                 break
             if isinstance(message, Chunk) and message.item == first.item and not message.suspect:

@@ -215,6 +215,8 @@ def open_stream(item: Item, stop: Any) -> Iterator[Stream]:
                     raw_read = _fd_reader(fd)
                 except (OSError, ValueError, AttributeError):
                     fd = None
+        if fd is not None:
+            _widen_pipe(fd)
         if fd is not None and raw_readinto is None:
             descriptor = fd
             raw_readinto = lambda view: os.readv(descriptor, [view])  # noqa: E731 - into the buffer, no copy
@@ -249,6 +251,19 @@ def _stdin_reader() -> tuple[Callable[[int], bytes], int | None]:
         buffer: Any = getattr(sys.stdin, "buffer", sys.stdin)
         return buffer.read, None
     return _fd_reader(fd), fd
+
+
+def _widen_pipe(fd: int) -> None:
+    """Ask for a 1 MiB pipe buffer (Linux's default ceiling for anyone, fs/pipe-max-size): a
+    64 KiB one wakes the reader for every 64 KiB, which made a pipe 5x slower to drain than a
+    file. Nothing changes where it is not a pipe or not allowed."""
+    try:
+        import fcntl
+
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ValueError):
+        pass
 
 
 def _fd_reader(fd: int) -> Callable[[int], bytes]:

@@ -215,3 +215,29 @@ def test_the_runbook_rates_step_refuses_a_non_fraction(ctoops, value):
     result = ctoops("--sandbox", "runbook", "run", "-p", f"rates.max_429_rate={value}")
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "rates.max_429_rate" in result.stdout + result.stderr
+
+
+def test_a_folder_of_many_files_with_odd_ones_counts_every_good_record(ctoops, tmp_path):
+    """Files after the first in a folder are not sniffed: one DuckDB refuses (found by
+    halving the batch) or reads with records to skip (other key spellings) is read as a
+    stream, which finds its own format."""
+    day = tmp_path / "20260929"
+    day.mkdir()
+    for part in range(40):
+        text = "".join(line(T0 + part * 100 + i, 429 if i == 0 else 200) for i in range(10))
+        if part == 25:
+            text = text.replace('"EventTimestampMs"', '"eventtimestampms"').replace('"Event"', '"event"')
+        data = gzip.compress(text.encode())
+        if part == 17:
+            data = data[: len(data) // 2]  # damaged: what inflates before the cut still counts
+        (day / f"part-{part:03d}.log.gz").write_bytes(data)
+    result = ctoops("errors", "trend", str(tmp_path), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert 390 <= row["requests"] < 400 and row["status_429"] in (39, 40)
+    assert f"could not read {day / 'part-017.log.gz'}: stopped after line" in result.stderr
+    # the record the cut tore is the only one skipped: part-025's other spellings are read
+    assert (
+        f"skipped 1 record: 1 not JSON (a torn record or a stray line) (first at {day / 'part-017.log.gz'}:"
+        in result.stderr
+    )

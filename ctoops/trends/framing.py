@@ -1,16 +1,17 @@
 """Cutting a stream into chunks of whole records, written to files the engine reads.
 
-One buffer of ``CHUNK`` bytes is filled (a live source hands over what arrived once it has
-been quiet for ``QUIET`` seconds), cut after its last record boundary, and written to a
-temporary file; the rest moves to the front. The boundary is the last newline for one
-record per line, or the last ``}`` line (LF or CRLF) for pretty-printed records. No bytes
-are parsed here and lines are counted once per chunk (C speed), so the reader thread costs
-little under the interpreter lock.
+One buffer of ``CHUNK`` bytes is filled straight from the source (a live source hands over
+what arrived once it has been quiet for ``QUIET`` seconds, or every ``QUIET`` seconds while
+it keeps sending), cut after its last record boundary, and written to a temporary file; the
+rest moves to the front. The boundary is the last newline for one record per line, or the
+last ``}`` line (LF or CRLF) for pretty-printed records. Nothing is parsed here; lines are
+counted once per chunk (``bytes.count``, about 10 ms per chunk), so every skipped record on
+every path has its exact line.
 
 Memory stays bounded whatever the input: a record longer than ``MAX_RECORD`` never fits
 the buffer, so it is skipped (counted, with its line) and its bytes discarded up to the
-next boundary; a chunk that may hold a record over ``MAX_RECORD`` is marked ``suspect`` so
-the record reader, which checks every length, reads it.
+next boundary; a chunk that may hold a record over half of ``MAX_RECORD`` is marked
+``suspect`` so the record reader, which checks every length, reads it.
 """
 
 from __future__ import annotations

@@ -92,11 +92,12 @@ class Run:
     def _files(self) -> list[Item]:
         streams: list[Item] = []
         batches: dict[tuple[Layout, str], list[Item]] = {}
+        known: dict[tuple[str, str], Layout] = {}  # (folder, compression) -> the layout sniffed there
         for item in self.items:
             if item.path is None or item.live:
                 streams.append(item)
                 continue
-            sniffed = self._sniff(item)
+            sniffed = self._sniff(item, known)
             if isinstance(sniffed, tuple):
                 batches.setdefault(sniffed, []).append(item)
             elif sniffed == "stream":
@@ -105,16 +106,27 @@ class Run:
             streams += self._batch(batch, layout, compression)
         return sorted(streams, key=self.items.index)
 
-    def _sniff(self, item: Item) -> tuple[Layout, str] | str | None:
+    def _sniff(self, item: Item, known: dict[tuple[str, str], Layout]) -> tuple[Layout, str] | str | None:
         """(layout, compression) of a file for DuckDB; "stream" when it must be read as a
         stream (a BOM, a damaged gzip: what inflates before the damage still counts); None
-        when there is nothing to read (empty, unreadable, another log: noted)."""
+        when there is nothing to read (empty, unreadable, another log: noted).
+
+        The first file of a folder (per compression) is read as far as ``SNIFF`` bytes;
+        the others only as far as their magic bytes, and take its layout: a file that is
+        not of it (another dataset, other key spellings) is refused by DuckDB or shows
+        records to skip, and is then read as a stream, which sniffs it whole. A folder of
+        thousands of Logpush files is not opened twice over."""
         head = b""
+        assert item.path is not None
+        folder = os.path.dirname(item.path)
         try:
             with open_stream(item, self._stop) as stream:
+                kind = stream.kind
+                compression = "gzip" if kind == "gzip" else "none"
+                if kind in ("plain", "gzip") and (folder, compression) in known:
+                    return known[(folder, compression)], compression
                 while len(head) < SNIFF and (more := stream.read(SNIFF - len(head))):
                     head += more
-                kind = stream.kind
         except OSError as exc:
             self.stats.unreadable.append((item.name, exc.strerror or str(exc)))
             return None
@@ -130,19 +142,20 @@ class Run:
             self.stats.other_logs.append((item.name, str(exc)))
             return None
         assert layout is not None
-        return layout, "gzip" if kind == "gzip" else "none"
+        known[(folder, compression)] = layout
+        return layout, compression
 
     def _batch(self, batch: list[Item], layout: Layout, compression: str) -> list[Item]:
-        """Count what DuckDB reads cleanly; return the items to read as streams."""
+        """Count what DuckDB reads cleanly; return the items to read as streams. When DuckDB
+        refuses the batch, it is halved until the refused files are found (a few queries
+        for a few bad files among thousands)."""
         paths = [item.path for item in batch if item.path is not None]
         results = self._wait(self._pool.submit(self.engine.files, paths, layout, compression, self.params))
         if results is None:
             if len(batch) == 1:
                 return batch
-            back: list[Item] = []
-            for item in batch:  # find which: the others still go through DuckDB
-                back += self._batch([item], layout, compression)
-            return back
+            half = len(batch) // 2
+            return self._batch(batch[:half], layout, compression) + self._batch(batch[half:], layout, compression)
         back = []
         for item in batch:
             groups = results.get(item.path or "", [])

@@ -21,7 +21,8 @@ from ctoops.backends import sandbox
 from ctoops.backends.openai import OpenAIBackend
 from ctoops.dates import DAY, Range
 from ctoops.http import HttpClient
-from ctoops.pull import PAGE_LIMITS, Query, pull
+from ctoops.usage.pull import pull
+from ctoops.usage.query import PAGE_LIMITS, Query
 
 START = 1761955200  # 2025-11-01T00:00:00Z
 END = START + 365 * DAY
@@ -70,7 +71,7 @@ def main() -> None:
             client = HttpClient(url, service="openai", token="sk-admin-bench", timeout=30, max_retries=0)
             backend = OpenAIBackend(lambda admin, c=client: c)
             t0 = time.perf_counter()
-            pulled = pull(backend, query, concurrency=concurrency)
+            pulled = pull(backend, query, now=time.time(), concurrency=concurrency)
             walls.append(time.perf_counter() - t0)
             client.close()
             assert len(set(pulled.rows.column("start_time"))) == 365 and pulled.requests == windows

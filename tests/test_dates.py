@@ -54,9 +54,9 @@ def test_ranges_are_utc_midnights():
         ("2026-13-01", None, "not a real date"),
         ("01/10/2026", None, "not understood"),
         ("next week", None, "not understood"),
-        ("tomorrow", None, "not understood"),
+        ("tomorrow", None, "in the future"),
         ("2027-01-01", None, "in the future"),
-        ("2026-10-01", "mtd", "not understood"),
+        ("2026-10-01", "next-month", "not understood"),
     ],
 )
 def test_bad_ranges_exit_2_with_the_rule(start, end, message):

@@ -428,7 +428,7 @@ def test_parquet_keeps_types(ctoops, api, tmp_path):
         (("--start", "someday"), "not understood"),
         (("--start", "7d", "--group-by", "modle"), "cannot group by 'modle'"),
         (("--start", "7d", "--kind", "embeddings", "--group-by", "batch"), "cannot group by 'batch'"),
-        (("--start", "7d", "-o", "out.xlsx"), "use one of .csv, .json, .parquet"),
+        (("--start", "7d", "-o", "out.xls"), "use one of .csv, .json, .parquet, .xlsx"),
         (("--start", "7d", "-o", "/no/such/folder/out.csv"), "does not exist"),
         (("--start", "7d", "--group-by", "model,model"), "repeated"),
     ],
@@ -466,12 +466,14 @@ def test_summary_report_and_json(ctoops, api):
     )
     assert report.exit_code == 0, report.stderr
     data = json.loads(report.stdout)
-    assert set(data) == {"range", "totals", "byModel", "byProject", "byDay", "topMovers"}
+    assert set(data) == {"range", "watermark", "totals", "byModel", "byProject", "byDay", "topMovers", "topMoversSpans"}
     assert sum(r["input_tokens"] for r in data["byModel"]) == data["totals"]["input_tokens"]
     assert sum(r["input_tokens"] for r in data["byDay"]) == data["totals"]["input_tokens"]
-    assert len(data["byDay"]) == 14 and len(data["topMovers"]) == 3
+    assert len(data["byDay"]) == 14 and {r["status"] for r in data["byDay"]} == {"settled"}
+    assert data["watermark"]["complete"] and data["watermark"]["lastSettledBucket"] == "2026-10-14"
+    assert data["topMoversSpans"]["daysEach"] == 7 and len(data["topMovers"]) == 3
     mover = data["topMovers"][0]
-    assert mover["change"] == mover["tokens_second_half"] - mover["tokens_first_half"]
+    assert mover["change_per_day"] == round(mover["tokens_per_day_second"] - mover["tokens_per_day_first"], 1)
 
 
 def test_an_interrupted_write_leaves_no_half_file(tmp_path):

@@ -14,7 +14,7 @@ def page(buckets, has_more=False, next_page=None):
     return {"object": "page", "data": buckets, "has_more": has_more, "next_page": next_page}
 
 
-def test_results_and_result_read_the_same_and_missing_metrics_are_zero():
+def test_results_and_result_read_the_same_and_unsent_metrics_are_empty():
     result = {
         "object": "organization.usage.completions.result",
         "input_tokens": 10,
@@ -26,7 +26,7 @@ def test_results_and_result_read_the_same_and_missing_metrics_are_zero():
     old = parse_usage(page([{"start_time": 0, "end_time": 86400, "result": [result]}]), "completions", ("model",), "t")
     assert new.rows.records() == old.rows.records()
     (row,) = new.rows.records()
-    assert row["model"] == "gpt-4o" and row["input_cached_tokens"] == 0 and row["output_image_tokens"] == 0
+    assert row["model"] == "gpt-4o" and row["input_cached_tokens"] is None and row["output_image_tokens"] is None
     assert list(row) == ["start_time", "end_time", "model", *KIND_METRICS["completions"]]
 
 
@@ -51,9 +51,9 @@ def test_empty_buckets_are_counted_as_buckets_without_rows():
         ("<html>", "not an object"),
         ({"object": "page", "data": []}, "without `has_more`"),
         ({"object": "page", "has_more": False}, "without `data`"),
-        (page([{"end_time": 1, "results": []}]), "no integer `start_time`"),
+        (page([{"end_time": 1, "results": []}]), "without an integer `start_time`"),
         (page([{"start_time": 0, "end_time": 1}]), "neither `results` nor `result`"),
-        (page([{"start_time": 0, "end_time": 1, "results": {"a": 1}}]), "results are not an array"),
+        (page([{"start_time": 0, "end_time": 1, "results": {"a": 1}}]), "results are an object, not an array"),
         (page([{"start_time": 0, "end_time": 1, "results": ["x"]}]), "not an object"),
     ],
 )
@@ -110,10 +110,12 @@ def test_costs_keep_amounts_exact():
                         "line_item": "x",
                     },
                     {"object": "organization.costs.result"},
+                    {"object": "organization.costs.result", "amount": {"value": "12.50", "currency": "usd"}},
                 ],
             }
         ]
     )
     rows = parse_costs(body, ("project_id",), "t").rows.records()
     assert rows[0]["amount"] == Decimal("0.1000000000000000055511151231257827") and rows[0]["currency"] == "usd"
-    assert rows[1]["amount"] == Decimal(0)
+    assert rows[1]["amount"] is None and rows[1]["currency"] is None  # no amount sent: unknown, not $0
+    assert rows[2]["amount"] == Decimal("12.50") and str(rows[2]["amount"]) == "12.50"

@@ -313,11 +313,9 @@ def _legacy(body: dict[str, Any], group_by: tuple[str, ...], bucket_seconds: int
 
 
 def _group(value: Any, field: str, where: _Where) -> Any:
-    if value is None or type(value) is str:
+    if value is None or (type(value) is str and field != "batch") or (field == "batch" and type(value) is bool):
         return value
-    if field == "batch" and isinstance(value, bool):
-        return value
-    raise where.fail(field, value, "true or false" if field == "batch" else "a string or null")
+    raise where.fail(field, value, "true, false or null" if field == "batch" else "a string or null")
 
 
 def _count(value: Any, field: str, where: _Where) -> int:
@@ -337,8 +335,17 @@ def _shown(value: Any) -> str:
     """The value as JSON would show it, cut short."""
     import json
 
+    def plain(v: Any) -> Any:  # numbers as the JSON had them (Decimals are how ctoops reads them)
+        if isinstance(v, Decimal):
+            return int(v) if v.is_finite() and v == v.to_integral_value() and "." not in str(v) else float(v)
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
     try:
-        text = json.dumps(value, default=str)
+        text = json.dumps(plain(value), default=str)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

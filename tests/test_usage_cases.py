@@ -92,9 +92,17 @@ def one_page(results: list, start: int = 1790640000) -> dict:
     [
         ("/v1/organization/costs", one_page([{"amount": [12.5, "usd"]}]), "`amount` = [12.5"),
         ("/v1/organization/costs", one_page([{"amount": {"value": "twelve", "currency": "usd"}}]), '"twelve"'),
-        ("/v1/organization/costs", one_page([{"amount": {"value": 1, "currency": "usd"}, "project_id": 7}]), "`project_id` = 7"),
+        (
+            "/v1/organization/costs",
+            one_page([{"amount": {"value": 1, "currency": "usd"}, "project_id": 7}]),
+            "`project_id` = 7",
+        ),
         ("/v1/organization/costs", [one_page([])], "not an object (list)"),
-        ("/v1/organization/usage/completions", one_page([{"input_tokens": "10", "output_tokens": 1, "num_model_requests": 1}]), '`input_tokens` = "10"'),
+        (
+            "/v1/organization/usage/completions",
+            one_page([{"input_tokens": "10", "output_tokens": 1, "num_model_requests": 1}]),
+            '`input_tokens` = "10"',
+        ),
         ("/v1/organization/usage/completions", one_page(["result"]), "result 0 of the bucket of 2026-09-29"),
         ("/v1/organization/usage/completions", one_page({"0": {}}), "results are an object"),
         ("/v1/organization/usage/completions", {**one_page([]), "has_more": "false"}, '`has_more` = "false"'),

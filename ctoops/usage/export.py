@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -54,7 +55,7 @@ def write_atomically(path: Path, writer: Callable[[Path], None]) -> None:
         atomic_write(path, writer)
     except OSError as exc:
         code = errno.errorcode.get(exc.errno or 0, "")
-        reason = exc.strerror or str(exc)
+        reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
         raise BadInput(
             f"cannot write -o {path}: {reason}{f' ({code})' if code else ''}; nothing was written"
             + (" and the earlier file is untouched" if path.exists() else "")
@@ -157,7 +158,8 @@ def write_parquet(table: pa.Table, path: Path, provenance: Mapping[str, str]) ->
 
     metadata = dict(table.schema.metadata or {})
     metadata.update({f"ctoops.{k}".encode(): str(v).encode() for k, v in provenance.items()})
-    pq.write_table(table.replace_schema_metadata(metadata), str(path))
+    with open(path, "wb") as fh:  # a Python file: a failed write is a plain OSError, the file closed
+        pq.write_table(table.replace_schema_metadata(metadata), fh)
 
 
 def records(table: pa.Table) -> list[dict[str, Any]]:

@@ -60,11 +60,31 @@ def write(
 def _write(
     tmp: Path, result: Result, about: Sequence[tuple[str, Any]], extra: Sequence[tuple[str, list[dict[str, Any]]]]
 ) -> None:
+    """The workbook is zipped in memory (the rows stream through XlsxWriter's temporary files),
+    then written to ``tmp`` in one go: a full disk is then a plain OSError with the file
+    closed (XlsxWriter leaves its zip open when a write to a file fails)."""
+    import io
+
+    from xlsxwriter.exceptions import FileCreateError
+
+    buffer = io.BytesIO()
+    try:
+        _fill(buffer, result, about, extra)
+    except FileCreateError as exc:  # its temporary files could not be written
+        inner = exc.args[0] if exc.args else None
+        raise inner if isinstance(inner, OSError) else OSError(str(exc)) from None
+    with open(tmp, "wb") as fh:
+        fh.write(buffer.getbuffer())
+
+
+def _fill(
+    target: Any, result: Result, about: Sequence[tuple[str, Any]], extra: Sequence[tuple[str, list[dict[str, Any]]]]
+) -> None:
     import xlsxwriter
 
     from ctoops.usage import report
 
-    book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+    book = xlsxwriter.Workbook(target, {"constant_memory": True})
     try:
         fmt = _Formats(book)
         costs = result.query.is_costs

@@ -19,6 +19,7 @@ error.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -102,11 +103,20 @@ def pull(
             say(f"the API answered 429: {new} request{'s' if new != 1 else ''} at a time (was {old})")
 
     limiter = adaptive.AdaptiveLimit(min(concurrency, max(1, len(parts))), changed)
+    stop = threading.Event()  # set when a window fails: the others send nothing more
+
+    def fetch(window: Range) -> tuple[Rows, int, set[int], set[int]]:
+        try:
+            return _window(backend, query, window, limiter, sleep, stop)
+        except BaseException:
+            stop.set()
+            raise
+
     results: list[tuple[Rows, int, set[int], set[int]]] = []
     done = 0
     if len(parts) <= 1 or concurrency <= 1:
         for window in parts:
-            results.append(_window(backend, query, window, limiter, sleep))
+            results.append(fetch(window))
             done += 1
             if on_window:
                 on_window(done, len(parts))
@@ -114,7 +124,7 @@ def pull(
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="pull") as pool:
-            futures = {pool.submit(_window, backend, query, w, limiter, sleep): i for i, w in enumerate(parts)}
+            futures = {pool.submit(fetch, w): i for i, w in enumerate(parts)}
             by_index = {}
             try:
                 for future in as_completed(futures):
@@ -122,9 +132,15 @@ def pull(
                     done += 1
                     if on_window:
                         on_window(done, len(parts))
-            except BaseException:
+            except BaseException as exc:
+                stop.set()
                 for future in futures:
                     future.cancel()
+                if isinstance(exc, _Stopped):  # this window stopped for another's failure: raise that one
+                    for future in futures:
+                        failure = None if future.cancelled() else future.exception()
+                        if failure is not None and not isinstance(failure, _Stopped):
+                            raise failure from None
                 raise
             results = [by_index[i] for i in range(len(parts))]
     merged = Pulled(Rows(query.names), coverage, windows=len(parts))
@@ -146,8 +162,17 @@ def _fetch(backend: Backend, query: Query, window: Range, page: str | None) -> P
     return parse_usage(body, query.kind, query.group_by, "the usage API", query.bucket_seconds)
 
 
+class _Stopped(Exception):
+    """Another window failed: this one stops before sending more (the pull fails anyway)."""
+
+
 def _window(
-    backend: Backend, query: Query, window: Range, limiter: adaptive.AdaptiveLimit, sleep: Callable[[float], None]
+    backend: Backend,
+    query: Query,
+    window: Range,
+    limiter: adaptive.AdaptiveLimit,
+    sleep: Callable[[float], None],
+    stop: threading.Event,
 ) -> tuple[Rows, int, set[int], set[int]]:
     what = f"{'costs' if query.is_costs else 'usage'} for {iso_day(window.start)}..{iso_day(window.end)}"
     rows = Rows(query.names)
@@ -157,6 +182,8 @@ def _window(
     cursor: str | None = None
     requests = 0
     while True:
+        if stop.is_set():
+            raise _Stopped(what)
         page = limiter.call(partial(_fetch, backend, query, window, cursor), sleep, what)
         requests += 1
         for start in page.starts:

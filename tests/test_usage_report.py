@@ -189,3 +189,13 @@ def test_summary_shows_every_day_with_its_status(ctoops, api, monkeypatch):
     assert lines["2026-10-05"].endswith("not landed") and "0" not in lines["2026-10-05"].split()
     assert lines["2026-10-06"].endswith("open")
     assert "settled through 2026-10-04" in result.stdout
+
+
+def test_relative_hours_floor_to_the_hour_for_hourly_buckets(ctoops, api):
+    usage_api.serve(api, lambda kind, day, groups: [usage(1, 1, 1)])
+    result = ctoops("--via", "openai", "usage", "pull", "--bucket", "1h", "--start", "6h", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    (request,) = api.seen("/v1/organization/usage/completions")
+    assert request.query["start_time"] == str(int(NOW) // 3600 * 3600 - 6 * 3600)  # 06:00 for 12:00 now
+    assert request.query["end_time"] == str(int(NOW) // 3600 * 3600 + 3600)  # through the current hour
+    assert ("bucket_width", "1h") in request.query_list and len(json.loads(result.stdout)) == 7

@@ -1,8 +1,9 @@
 """Field cases and hostile answers for usage and costs, through the real CLI against a real
 HTTP server on 127.0.0.1 (OPENAI_BASE_URL pointing at it).
 
-* ``../shared/cases/costs-amount-string``: costs pages whose ``amount.value`` is a numeric
-  string; the variant with ``""`` exits 4 naming the bucket and the value.
+* ``costs-amount-string`` (tests/fixtures/cases/, copied from ``../shared/cases/``): costs
+  pages whose ``amount.value`` is a numeric string; the variant with ``""`` exits 4 naming
+  the bucket and the value.
 * Parseable-but-wrong answers (a list where an object is due, a string where a number is
   due) exit 4 naming the field, never 70; an absurd range is refused before any request.
 """
@@ -10,35 +11,13 @@ HTTP server on 127.0.0.1 (OPENAI_BASE_URL pointing at it).
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from fakeserver import FakeServer, Reply
+from cases import serve
+from fakeserver import Reply
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 ADMIN = "sk-admin-casesTestKey0123456789AB"
-
-
-def case_dir(name: str) -> Path:
-    """The shared case folder (beside the repository in this workspace, or CTOOPS_CASES)."""
-    import os
-
-    root = Path(os.environ.get("CTOOPS_TEST_CASES", CASES))
-    folder = root / name
-    if not folder.is_dir():
-        pytest.skip(f"the shared field cases are not here ({folder})")
-    return folder
-
-
-def serve_routes(server: FakeServer, routes_file: Path) -> None:
-    """Load a case's routes.json into the loopback server: each route answers its responses
-    in order and repeats the last (cases/README.md)."""
-    text = routes_file.read_text().replace("__NOW_PLUS_600__", str(int(time.time()) + 600))
-    for route in json.loads(text)["routes"]:
-        replies = [Reply(r["status"], json=r["body"]) for r in route["responses"]]
-        server.route(route["method"], route["path"], *replies)
 
 
 @pytest.fixture
@@ -52,7 +31,7 @@ CASE_RANGE = ("--start", "2026-09-29", "--end", "2026-10-01")
 
 
 def test_costs_amount_string_case_is_exact(ctoops, openai, tmp_path):
-    serve_routes(openai, case_dir("costs-amount-string") / "routes.json")
+    serve(openai, "costs-amount-string", "routes.json")
     out = tmp_path / "costs.csv"
     result = ctoops("--via", "openai", "usage", "costs", *CASE_RANGE, "--group-by", "line_item", "-o", str(out))
     assert result.exit_code == 0, result.stderr
@@ -69,7 +48,7 @@ def test_costs_amount_string_case_is_exact(ctoops, openai, tmp_path):
 
 
 def test_costs_amount_empty_string_case_exits_4_naming_bucket_and_value(ctoops, openai, tmp_path):
-    serve_routes(openai, case_dir("costs-amount-string") / "routes-empty.json")
+    serve(openai, "costs-amount-string", "routes-empty.json")
     out = tmp_path / "costs.parquet"
     result = ctoops("--via", "openai", "usage", "costs", *CASE_RANGE, "-o", str(out))
     assert result.exit_code == 4, result.stderr

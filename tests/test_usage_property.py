@@ -8,10 +8,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctoops.backends.openai import OpenAIBackend
-from ctoops.backends.sandbox import OPENAI_URL, Sandbox
+from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
 from ctoops.http import FunctionTransport, HttpClient
+from ctoops.sandbox import OPENAI_URL, Sandbox
 from ctoops.usage.frame import costs_table, costs_totals, totals, usage_table
 from ctoops.usage.pull import pull
 from ctoops.usage.query import Query
@@ -23,7 +23,7 @@ NOW = BASE + 900 * DAY  # the pull's clock: after every range below
 def backend() -> OpenAIBackend:
     client = HttpClient(
         OPENAI_URL,
-        service="openai",
+        errors=OpenAIErrors(),
         token="sk-admin-property",
         timeout=5,
         max_retries=0,

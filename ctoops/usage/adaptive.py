@@ -6,46 +6,34 @@ simplest form that converges (AIMD, as TCP): a 429 that survived the HTTP layer'
 retries halves the number of requests in flight (never below 1); ``limit`` successes in a
 row add one back (up to ``--concurrency``). Several requests failing together count as one
 signal: only a request sent under the current limit lowers it again. The throttled request
-waits (exponential backoff with jitter) and is sent again, so a long pull completes whenever
+waits (``retry.backoff``: exponential with jitter) and is sent again, so a long pull completes whenever
 the API allows one request at a time; it gives up (exit 5) only when requests sent alone
 keep being refused.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from ctoops.errors import CtoopsError, RateLimited
+from ctoops.retry import QUOTA_CODES, backoff
 
 T = TypeVar("T")
 # Requests refused with 429 while nothing else was in flight, before the pull gives up.
 ALONE_LIMIT = 4
-BACKOFF_INITIAL = 0.5  # seconds
-BACKOFF_MAX = 8.0
-# OpenAI's quota and billing codes (openai-api.md §6.3): no pace fixes them.
-QUOTA_CODES = frozenset(
-    {
-        "insufficient_quota",
-        "credit_balance_exhausted",
-        "organization_spend_limit_exceeded",
-        "project_spend_limit_exceeded",
-        "organization_usage_limit_exceeded",
-    }
-)
 
 
 def is_throttle(exc: BaseException) -> bool:
-    """A 429 that asks for a slower pace: not a quota or billing limit, and not one the HTTP
-    layer refused to wait for (a wait over its cap)."""
+    """A 429 that asks for a slower pace: not a quota or billing limit (``retry.QUOTA_CODES``),
+    and not one ``retry.decide`` gave up on for a reason (a wait over its cap, a request too
+    large: the HTTP layer says "not retried: <reason>")."""
     if not isinstance(exc, CtoopsError) or exc.status != 429:
         return False
     if exc.code in QUOTA_CODES or getattr(exc, "type", None) == "insufficient_quota":
         return False
-    return "not retried further" not in exc.format_message()
+    return "; not retried: " not in exc.format_message()
 
 
 class AdaptiveLimit:
@@ -129,15 +117,15 @@ class AdaptiveLimit:
                         f"{what}: still answered 429 with one request at a time, {alone} times ({exc})",
                         status=429,
                     ) from None
-                sleep(min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (attempt - 1)) * (0.75 + 0.25 * random.random()))
+                sleep(backoff(attempt))
                 continue
             self.succeeded()
             return result
 
 
 def default_sleep(seconds: float) -> None:
-    """The wait between throttled attempts (tests replace ``ctoops.usage.adaptive.SLEEP``)."""
-    SLEEP(seconds)
+    """The wait between throttled attempts: ctoops' one wait, ``ctoops.http.sleep`` (which the
+    tests record instead of paying)."""
+    from ctoops import http
 
-
-SLEEP: Callable[[float], None] = time.sleep
+    http.sleep(seconds)

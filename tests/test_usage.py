@@ -447,11 +447,29 @@ def test_grouping_the_worker_cannot_do_is_refused(ctoops, server, monkeypatch):
     assert result.exit_code == 2 and "through the worker's usage proxy" in result.stderr
 
 
-def test_empty_buckets_and_buckets_not_landed_yet(ctoops, api):
+def test_the_sandbox_lands_usage_by_the_hour_and_costs_a_day_late(ctoops, api, monkeypatch):
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 21, 15, 30, tzinfo=UTC).timestamp()
+    monkeypatch.setattr("ctoops.checks.clock.now", lambda: now)  # ctoops' clock and the sandbox's
     result = ctoops("--via", "openai", "usage", "pull", "--start", "yesterday", "--end", "tomorrow", "--format", "json")
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert {r["start_time"][:10] for r in rows} == {time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))}
+    by_day = {
+        day: sum(r["num_model_requests"] for r in rows if r["start_time"][:10] == day)
+        for day in ("2026-11-20", "2026-11-21")
+    }
+    assert by_day["2026-11-20"] > by_day["2026-11-21"] > 0  # today: the hours before 15:00 so far
+    assert "settled through 2026-11-20; not settled: open 2026-11-21" in result.stderr
+    hours = ctoops("--via", "openai", "usage", "pull", "--start", "today", "--bucket", "1h", "--format", "json")
+    hourly = json.loads(hours.stdout)
+    assert sum(r["num_model_requests"] for r in hourly) == by_day["2026-11-21"]  # the same hours, summed
+    assert max(r["start_time"] for r in hourly) == "2026-11-21T14:00:00Z"
+    assert "settled through 2026-11-21T14:00Z; not settled: open 2026-11-21T15:00Z" in hours.stderr
+    costs = ctoops("--via", "openai", "usage", "costs", "--start", "2026-11-15", "--format", "json")
+    assert costs.exit_code == 0, costs.stderr
+    assert {r["start_time"][:10] for r in json.loads(costs.stdout)} == {f"2026-11-{d}" for d in range(15, 20)}
+    assert "settled through 2026-11-19; not settled: open 2026-11-21; not landed 2026-11-20" in costs.stderr
 
 
 def test_summary_report_and_json(ctoops, api):

@@ -96,7 +96,14 @@ def runbook_run(
 
     def run() -> list[Any]:
         s = app.settings
-        ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
+        ctx = core.Context(
+            backend=app.backend,
+            workspace=s.workspace,
+            via=s.via,
+            sandbox=s.sandbox,
+            trace_id=app.trace_id,
+            target=app.target,
+        )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")
             click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")

@@ -79,13 +79,6 @@ class _progressbar:
             self.bar.stop()
 
 
-def forecast_record(found: Any) -> dict[str, Any]:
-    if found is None:
-        return {"forecast": None, "note": "too few settled days for a forecast"}
-    record: dict[str, Any] = found.as_record()
-    return record
-
-
 def deliver(
     app: AppContext,
     result: Result,

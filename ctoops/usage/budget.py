@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import click
+
 from ctoops.errors import BadInput
+from ctoops.params import ParamType
 from ctoops.usage.forecast import LEVEL, Forecast
 
 _AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
@@ -44,6 +47,23 @@ def parse_amount(text: str, option: str) -> tuple[Decimal, str]:
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
         raise BadInput(f"{option} {text!r} is not an amount") from None
     return amount, (m.group(2) or "usd").lower()
+
+
+class AmountText(ParamType):
+    """A budget amount in a runbook step: ``5000``, ``5000.5`` (TOML numbers) or ``"5000eur"``,
+    kept as text for ``parse_amount`` (a TOML float is read by its shortest repr)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not an amount", param, ctx)
+        text = repr(value) if isinstance(value, float) else str(value)
+        try:
+            parse_amount(text, "budget")
+        except BadInput as exc:
+            self.fail(exc.format_message(), param, ctx)
+        return text
 
 
 def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, ...]) -> list[Budget]:

@@ -4,7 +4,6 @@ carries. ``ctoops.commands.usage`` parses options, calls these, and renders."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,8 +20,10 @@ if TYPE_CHECKING:
 
 
 def now() -> float:
-    """The one clock of a usage run (unix seconds); tests replace it."""
-    return time.time()
+    """The run's clock (unix seconds): ctoops' one clock, ``ctoops.checks.clock.now``."""
+    from ctoops.checks import clock
+
+    return clock.now()
 
 
 def span_of(start: str, end: str | None, bucket: str, at: float) -> Range:
@@ -153,6 +154,49 @@ def judge(
             )
         )
     return verdicts
+
+
+@dataclass
+class CostsFollowup:
+    """What comes after a costs pull when forecasts or budgets were asked for."""
+
+    found: list[tuple[dict[str, Any], Forecast | None]]
+    verdicts: list[Verdict]
+
+    def sheets(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The workbook's Forecast (and Budget) sheets."""
+        rows = [{**scope, **forecast_record(f)} for scope, f in self.found]
+        out = [("Forecast", rows)]
+        if self.verdicts:
+            out.append(("Budget", [v.flat() for v in self.verdicts]))
+        return out
+
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+
+def costs_followup(
+    backend: Backend,
+    result: Result,
+    *,
+    at: float,
+    concurrency: int,
+    progress: Progress,
+    budgets: list[Budget],
+    end_given: bool,
+    fail_on_forecast: bool,
+) -> CostsFollowup:
+    """Forecasts (with the history they need) and budget verdicts for a costs pull."""
+    earlier = history(backend, result, at, concurrency, progress)
+    found = forecasts(result, earlier, horizon_of(result.query.span, end_given, at))
+    return CostsFollowup(found, judge(result, budgets, found, fail_on_forecast))
+
+
+def forecast_record(found: Forecast | None) -> dict[str, Any]:
+    """A forecast as a record (or a note that there is none)."""
+    if found is None:
+        return {"forecast": None, "note": "too few settled days for a forecast"}
+    return found.as_record()
 
 
 def provenance(result: Result, via: str, sandbox: bool) -> dict[str, str]:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ctoops.usage.report import Result
 
 MAX_ROWS = 1_048_576  # Excel's rows per worksheet
+EXCEL_EPOCH = 25569.0  # the 1900 date system's serial of 1970-01-01 (days since 1899-12-30)
+DAY = 86400
 EXCEL_DIGITS = 15  # significant digits an Excel number keeps
 CHARTED_USAGE = ("input_tokens", "output_tokens")
 
@@ -238,33 +240,81 @@ def _periods(book: Any, fmt: _Formats, result: Result, currencies: list[str]) ->
 
 
 def _rows_sheet(book: Any, fmt: _Formats, result: Result) -> None:
+    """Every row, column by column in Excel's types: times as date serials (computed from
+    the unix seconds in Arrow: XlsxWriter's per-cell datetime conversion is most of the
+    time on a large sheet), money as numbers in their currency's format."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ctoops.usage.export import decimal_text
+
     table = result.table
-    columns = list(table.column_names)
-    exact = result.query.is_costs and any(
-        d is not None and len(d.as_tuple().digits) > EXCEL_DIGITS for d in table["amount"].to_pylist()
-    )
+    names = list(table.column_names)
+    amounts = table["amount"].to_pylist() if result.query.is_costs else []
+    exact = any(d is not None and len(d.as_tuple().digits) > EXCEL_DIGITS for d in amounts)
+    columns = list(names)
     if exact:
         columns.insert(columns.index("amount") + 1, "amount (exact text)")
+    values: list[list[Any]] = []
+    kinds: list[str] = []
+    for name in columns:
+        if name == "amount (exact text)":
+            values.append([None if d is None else decimal_text(d) for d in amounts])
+            kinds.append("text")
+            continue
+        column = table[name]
+        if pa.types.is_timestamp(column.type):
+            seconds = pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64())
+            values.append(pc.add(pc.divide(pc.cast(seconds, pa.float64()), float(DAY)), EXCEL_EPOCH).to_pylist())
+            kinds.append("time")
+        elif pa.types.is_decimal(column.type):
+            values.append(pc.cast(column, pa.float64()).to_pylist())
+            kinds.append("money")
+        elif pa.types.is_integer(column.type):
+            values.append(column.to_pylist())
+            kinds.append("int")
+        elif pa.types.is_floating(column.type):
+            values.append(column.to_pylist())
+            kinds.append("float")
+        elif pa.types.is_boolean(column.type):
+            values.append(column.to_pylist())
+            kinds.append("bool")
+        else:
+            values.append(column.to_pylist())
+            kinds.append("text")
+    currencies = table["currency"].to_pylist() if "currency" in names else []
+    timed = result.query.bucket == "1h"
+    time_format = fmt.time if timed else fmt.day
     sheet = book.add_worksheet("Rows")
     widths = [len(c) for c in columns]
     sheet.write_row(0, 0, columns, fmt.header)
-    names = table.column_names
-    for r, batch in enumerate(_iter_rows(table), start=1):
-        row = dict(zip(names, batch, strict=True))
-        if exact:
-            from ctoops.usage.export import decimal_text
-
-            row["amount (exact text)"] = None if row["amount"] is None else decimal_text(row["amount"])
-        for c, column in enumerate(columns):
-            currency = row.get("currency") if column == "amount" else None
-            widths[c] = max(widths[c], _cell(sheet, fmt, r, c, row.get(column), currency))
+    for c, (kind, column_values) in enumerate(zip(kinds, values, strict=True)):
+        if kind == "time":
+            widths[c] = max(widths[c], 16 if timed else 10)
+        elif kind in ("text",):
+            widths[c] = max([widths[c], *(len(v) for v in column_values[:1000] if v is not None)])
+        elif kind in ("int", "money", "float"):
+            widths[c] = max([widths[c], *(len(f"{v:,.2f}") for v in column_values[:1000] if v is not None)])
+    write_number, write_string, write_boolean = sheet.write_number, sheet.write_string, sheet.write_boolean
+    for r in range(table.num_rows):
+        row = r + 1
+        for c, kind in enumerate(kinds):
+            value = values[c][r]
+            if value is None:
+                continue
+            if kind == "time":
+                write_number(row, c, value, time_format)
+            elif kind == "money":
+                write_number(row, c, value, fmt.money(currencies[r] if currencies else None))
+            elif kind == "int":
+                write_number(row, c, value, fmt.int)
+            elif kind == "float":
+                write_number(row, c, value)
+            elif kind == "bool":
+                write_boolean(row, c, value)
+            else:
+                write_string(row, c, value)
     _finish(sheet, widths)
-
-
-def _iter_rows(table: Any) -> Any:
-    for batch in table.to_batches(max_chunksize=10_000):
-        columns = [column.to_pylist() for column in batch.columns]
-        yield from zip(*columns, strict=True)
 
 
 def _about(book: Any, fmt: _Formats, about: Sequence[tuple[str, Any]], result: Result) -> None:

@@ -491,7 +491,7 @@ def test_summary_report_and_json(ctoops, api):
     assert data["watermark"]["complete"] and data["watermark"]["lastSettledBucket"] == "2026-10-14"
     assert data["topMoversSpans"]["daysEach"] == 7 and len(data["topMovers"]) == 3
     mover = data["topMovers"][0]
-    assert mover["change_per_day"] == round(mover["tokens_per_day_second"] - mover["tokens_per_day_first"], 1)
+    assert mover["change_per_day"] == mover["tokens_per_day_second"] - mover["tokens_per_day_first"]
 
 
 def test_an_interrupted_write_leaves_no_half_file(tmp_path):

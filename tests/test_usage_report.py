@@ -57,11 +57,11 @@ def test_top_movers_compare_equal_spans_per_day(ctoops, api):
     }
     movers = {m["model"]: m for m in data["topMovers"]}
     steady = movers["gpt-steady"]
-    assert steady["tokens_per_day_first"] == steady["tokens_per_day_second"] == 1000.0
+    assert steady["tokens_per_day_first"] == steady["tokens_per_day_second"] == 1000
     assert steady["change_per_day"] == 0 and steady["change_pct"] == 0  # a 16/15 split showed a decline
     growing = movers["gpt-growing"]
-    assert growing["tokens_per_day_first"] == 800.0 and growing["tokens_per_day_second"] == 2400.0
-    assert growing["change_per_day"] == 1600.0 and growing["change_pct"] == 200.0
+    assert growing["tokens_per_day_first"] == 800 and growing["tokens_per_day_second"] == 2400
+    assert growing["change_per_day"] == 1600 and growing["change_pct"] == 200.0
     assert data["topMovers"][0]["model"] == "gpt-growing"
 
 
@@ -91,7 +91,7 @@ def test_report_csv_has_every_section_in_one_long_table(ctoops, api):
     totals = {r["metric"]: r["value"] for r in rows if r["section"] == "totals"}
     assert int(totals["output_tokens"]) == as_json["totals"]["output_tokens"] == 200 * 31
     growing = {r["metric"]: r["value"] for r in rows if r["section"] == "topMovers" and r["key"] == "gpt-growing"}
-    assert growing["change_per_day"] == "1600.0"
+    assert growing["change_per_day"] == "1600"
     assert any(r["section"] == "watermark" and r["metric"] == "complete" and r["value"] == "true" for r in rows)
 
 
@@ -199,3 +199,28 @@ def test_relative_hours_floor_to_the_hour_for_hourly_buckets(ctoops, api):
     assert request.query["start_time"] == str(int(NOW) // 3600 * 3600 - 6 * 3600)  # 06:00 for 12:00 now
     assert request.query["end_time"] == str(int(NOW) // 3600 * 3600 + 3600)  # through the current hour
     assert ("bucket_width", "1h") in request.query_list and len(json.loads(result.stdout)) == 7
+
+
+def test_the_workers_legacy_list_reads_a_quiet_day_as_landed_empty(ctoops, server, monkeypatch):
+    """The legacy /v1/usage list has entries only for what was used: a day without entries
+    before a day with data is a settled 0, after the last one it is not landed."""
+    from fakeserver import Reply
+
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", "token-for-the-usage-proxy-01")
+    monkeypatch.setattr("ctoops.usage.run.now", lambda: NOW)
+    entry = {"n_requests": 2, "snapshot_id": "gpt-4o", "n_context_tokens_total": 10, "n_generated_tokens_total": 1}
+    body = {
+        "object": "list",
+        "data": [
+            {**entry, "aggregation_timestamp": ts("2026-10-01") + 600},
+            {**entry, "aggregation_timestamp": ts("2026-10-03") + 600},
+        ],
+    }
+    server.route("GET", "/api/v1/cto/openai/usage", Reply(json=body))
+    result = ctoops("usage", "pull", "--start", "2026-10-01", "--end", "2026-10-05")
+    assert result.exit_code == 0, result.stderr
+    days = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("2026-10-")}
+    assert days["2026-10-02"][1] == "0" and days["2026-10-02"][-1] == "settled"
+    assert days["2026-10-04"][-2:] == ["not", "landed"]
+    assert "settled through 2026-10-03; not settled: not landed 2026-10-04" in result.stdout

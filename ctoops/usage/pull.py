@@ -233,8 +233,11 @@ def _through_worker(backend: Backend, query: Query, coverage: Coverage) -> Pulle
         )
     span = query.span
     inside = [span.start <= start < span.end for start in page.rows.column("start_time")]
-    coverage.returned = {s for s in page.starts if span.start <= s < span.end}
     coverage.filled = {s for s in page.filled if span.start <= s < span.end}
+    if page.shape == "legacy":  # it lists only what was used: it answered for every bucket asked
+        coverage.returned = set(range(span.start, coverage.fetched_end, query.bucket_seconds))
+    else:
+        coverage.returned = {s for s in page.starts if span.start <= s < span.end}
     pulled = Pulled(rows=page.rows.keep(inside), coverage=coverage, requests=1, windows=1, lowest_concurrency=1)
     outside = len(inside) - sum(inside)
     if outside:

@@ -149,14 +149,14 @@ def mover_spans(result: Result) -> MoverSpans | None:
 
 def movers(result: Result, key: str, top: int) -> list[dict[str, Any]]:
     """Groups whose tokens per day (input + output) changed most between two equal spans of
-    settled days (``mover_spans``): ``tokens_per_day_first``/``_second`` (rounded to 0.1),
-    ``change_per_day``, ``change_pct`` (None from 0). Groups with an unsent token count in
+    settled days (``mover_spans``): ``tokens_per_day_first``/``_second`` (whole tokens),
+    ``change_per_day``, ``change_pct`` (percent, 0.1; None from 0). Groups with an unsent token count in
     a span are left out (their rate is unknown)."""
     spans = mover_spans(result)
     if spans is None or not result.table.num_rows:
         return []
     table = result.table
-    rates: dict[Any, list[float | None]] = {}
+    rates: dict[Any, list[float | None]] = {}  # tokens per day in each span
     for i, (a, b) in enumerate((spans.first, spans.second)):
         part = between(table, a, b)
         for row in group_sums(part, [key], ["input_tokens", "output_tokens"]):
@@ -172,9 +172,9 @@ def movers(result: Result, key: str, top: int) -> list[dict[str, Any]]:
         out.append(
             {
                 key: group,
-                "tokens_per_day_first": round(first, 1),
-                "tokens_per_day_second": round(second, 1),
-                "change_per_day": round(second - first, 1),
+                "tokens_per_day_first": round(first),
+                "tokens_per_day_second": round(second),
+                "change_per_day": round(second) - round(first),
                 "change_pct": None if first == 0 else round(100 * (second - first) / first, 1),
             }
         )

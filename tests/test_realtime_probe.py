@@ -11,6 +11,7 @@ import pytest
 from realtime_server import (
     RealtimeServer,
     close_without_event,
+    drop,
     error_on_update,
     error_then_close,
     not_json,
@@ -240,6 +241,13 @@ def test_a_close_before_session_created_names_code_and_reason(rt, close, reason,
         f"realtime session.created: the server closed the connection before session.created: close {close}"
     )
     assert error.data["closeCode"] == close and error.data["closeReason"] == reason
+
+
+def test_a_connection_dropped_without_a_close_frame_is_upstream_unavailable(rt):
+    server = rt(scenario=drop)
+    error = fails(server, UpstreamError)
+    assert error.message == "realtime session.created: the connection dropped before session.created: close 1006"
+    assert error.data["closeCode"] == 1006
 
 
 def test_session_created_that_never_comes_is_a_timeout_at_that_stage(rt):

@@ -308,3 +308,10 @@ def error_on_update(type_: str, code: str, message: str) -> Scenario:
 def not_json(server: RealtimeServer, connection: ServerConnection) -> None:
     connection.send("<html>Bad gateway</html>")
     server.release.wait()
+
+
+def drop(server: RealtimeServer, connection: ServerConnection) -> None:
+    """The TCP connection ends with no close frame (a proxy or load balancer cutting it)."""
+    import socket
+
+    connection.socket.shutdown(socket.SHUT_RDWR)

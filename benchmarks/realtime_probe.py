@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from websockets.sync.client import connect  # noqa: E402
 from websockets.sync.server import ServerConnection, serve  # noqa: E402
 
-from ctoops.realtime_probe import probe, websocket_url  # noqa: E402
+from ctoops.realtime_probe import probe
+from ctoops.realtime_protocol import websocket_url  # noqa: E402
 from ctoops.realtime_ws import websockets_connector  # noqa: E402
 
 SECRET = "ek_benchmark00000000000000000000"

@@ -34,37 +34,19 @@ done.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ctoops.errors import CheckFailed, CtoopsError, RateLimited, UpstreamError
+from ctoops import realtime_protocol as protocol
+from ctoops.errors import CheckFailed, CtoopsError, UpstreamError
 from ctoops.realtime_ws import Closed, Connection, Connector, HandshakeFailed, UpgradeRefused
 from ctoops.redact import mask, redact, register
 
 Auth = Literal["subprotocol", "header"]
 AUTHS: tuple[Auth, ...] = ("subprotocol", "header")
 DEFAULT_STAGE_TIMEOUT = 10.0  # seconds; the dashboard's CONNECT_TIMEOUT_MS, far under the secret's 600 s TTL
-
-# client event ids, echoed by OpenAI in ``error.event_id`` when that event fails
-SESSION_UPDATE_ID = "ctoops-session-update"
-ITEM_ID = "ctoops-item"
-RESPONSE_ID = "ctoops-response"
-INSTRUCTIONS = "You are a health check. Reply with exactly one word."
-PROMPT = "ping"
-MAX_OUTPUT_TOKENS = 16
-
-TEXT_DELTAS = ("response.output_text.delta", "response.text.delta")  # GA, beta
-# RFC 7230 token characters: what a WebSocket subprotocol may hold (websockets' _token_re)
-_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
-_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-# close codes that mean "the server or the network", not "this path is refused" (RFC 6455 7.4.1;
-# openai-python's _RECOVERABLE_CLOSE_CODES: 1001 1005 1006 1011 1012 1013 1015)
-_UNAVAILABLE_CLOSES = {1001, 1005, 1006, 1011, 1012, 1013, 1014, 1015}
-_RATE_CODES = {"rate_limit_exceeded", "insufficient_quota"}
 
 
 @dataclass(frozen=True)
@@ -127,20 +109,6 @@ class ProbeResult:
             "output_tokens": usage.get("output_tokens"),
             "total_tokens": usage.get("total_tokens"),
         }
-
-
-def websocket_url(base_url: str, model: str) -> str:
-    """The Realtime WebSocket URL for an OpenAI base URL, derived as openai-python derives it
-    (``resources/realtime/realtime.py`` ``_prepare_url``): scheme ``http`` -> ``ws``, any other
-    -> ``wss``; path + ``/realtime``; the base URL's own query kept, ``model`` set (encoded as
-    ``encodeURIComponent`` does in the dashboard). ``https://api.openai.com/v1`` gives
-    ``wss://api.openai.com/v1/realtime?model=<model>``."""
-    parts = urlsplit(base_url.strip())
-    scheme = "ws" if parts.scheme == "http" else "wss"
-    path = parts.path.rstrip("/") + "/realtime"
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query["model"] = model
-    return urlunsplit((scheme, parts.netloc, path, urlencode(query, safe="", quote_via=quote), ""))
 
 
 def probe(
@@ -222,7 +190,7 @@ class _Probe:
     def _credentials(self) -> tuple[list[str], dict[str, str]]:
         if self.auth == "header":
             return [], {"Authorization": f"Bearer {self.secret}"}
-        if not _TOKEN.fullmatch(self.secret):
+        if not protocol.is_subprotocol_token(self.secret):
             raise self._fail(
                 CheckFailed,
                 f"the client secret {mask(self.secret)} holds characters a WebSocket subprotocol cannot carry "
@@ -256,7 +224,7 @@ class _Probe:
             f"WS <- session.created in {self.timings['sessionCreatedMs']:.0f} ms "
             f"({session['id']}, {reported}, {shape} shape)"
         )
-        if not same_model(self.model, reported):
+        if not protocol.same_model(self.model, reported):
             raise self._fail(
                 CheckFailed,
                 f"model mismatch: asked for {self.model!r}, session.created reports {reported!r}",
@@ -266,7 +234,7 @@ class _Probe:
 
         self.stage = "session.updated"
         t_update = time.monotonic()
-        self._send(ws, session_update())
+        self._send(ws, protocol.session_update())
         self._wait(ws, "session.updated", self.timeouts.session_updated)
         self.timings["sessionUpdatedMs"] = _ms(t_update, time.monotonic())
         self.log(f"WS <- session.updated in {self.timings['sessionUpdatedMs']:.0f} ms")
@@ -288,9 +256,9 @@ class _Probe:
         return self._roundtrip(ws, result)
 
     def _roundtrip(self, ws: Connection, result: ProbeResult) -> ProbeResult:
-        self._send(ws, conversation_item())
+        self._send(ws, protocol.conversation_item())
         t_create = time.monotonic()
-        self._send(ws, response_create())
+        self._send(ws, protocol.response_create())
         self.stage = "first delta"
         deadline = t_create + self.timeouts.response
         deltas = 0
@@ -298,7 +266,7 @@ class _Probe:
         while True:
             event = self._next(ws, deadline)
             kind = event.get("type")
-            if kind in TEXT_DELTAS:
+            if kind in protocol.TEXT_DELTAS:
                 deltas += 1
                 if first is None:
                     first = _ms(t_create, time.monotonic())
@@ -310,12 +278,12 @@ class _Probe:
                 break
         done_ms = _ms(t_create, time.monotonic())
         self.timings["responseDoneMs"] = done_ms
-        response = _obj(event.get("response"))
+        response = protocol.obj(event.get("response"))
         status = response.get("status")
         usage = response.get("usage") if isinstance(response.get("usage"), dict) else None
         self.log(f"WS <- response.done in {done_ms:.0f} ms: {status}, usage {_usage_words(usage)}")
         if status not in ("completed", "incomplete"):
-            raise self._response_failed(response, status)
+            raise self._fail(*protocol.response_failed(response))
         if first is None:
             raise self._fail(
                 CheckFailed, f"response.done ({status}) came without any text delta: no text reached the client"
@@ -362,54 +330,31 @@ class _Probe:
     # -- verdicts -------------------------------------------------------------------------
 
     def _fail(self, cls: type[CtoopsError], cause: str, **data: Any) -> CtoopsError:
+        status, code = data.pop("status", None), data.pop("code", None)
         return cls(
             f"realtime {self.stage}: {cause}",
+            status=status,
+            code=code,
             data={"stage": self.stage, "websocketUrl": self.url, **self.timings, **data},
         )
 
     def _refused(self, exc: UpgradeRefused, t0: float, shown: str) -> CtoopsError:
         self.timings["upgradeMs"] = _ms(t0, time.monotonic())
         self.log(f"WS {self.url} ({shown}) -> HTTP {exc.status} in {self.timings['upgradeMs']:.0f} ms")
-        body = _excerpt(exc.body)
-        cause = f"upgrade refused: HTTP {exc.status} {exc.reason}".rstrip()
-        if exc.location is not None or 300 <= exc.status < 400:
-            cause += f" to {exc.location or '(no Location)'}; browsers never follow a WebSocket redirect"
-        elif body:
-            cause += f" ({body})"
-        cls: type[CtoopsError]
-        if exc.status == 429:
-            cls = RateLimited
-        elif exc.status >= 500 or exc.status < 300:
-            cls = UpstreamError  # a server fault, or an HTTP answer that is no upgrade at all
-        else:
-            cls = CheckFailed
-        error = self._fail(cls, cause)
-        error.status = exc.status
-        return error
+        cls, cause = protocol.upgrade_refused(exc.status, exc.reason, exc.body, exc.location)
+        return self._fail(cls, cause, status=exc.status)
 
     def _error_event(self, ws: Connection, event: dict[str, Any]) -> CtoopsError:
-        err = _obj(event.get("error"))
-        etype, code, message = err.get("type"), err.get("code"), err.get("message")
-        self.log(f"WS <- error {etype}/{code}: {message}")
-        cause = f"error event {etype or '(no type)'}" + (f"/{code}" if code else "")
-        if message:
-            cause += f": {message}"
-        if err.get("event_id"):
-            cause += f" (in reply to {err['event_id']})"
-        closed = self._close_after_error(ws)
-        if closed is not None:
-            cause += f"; then {closed}"
-        cls: type[CtoopsError] = CheckFailed
-        if code in _RATE_CODES:
-            cls = RateLimited
-        elif etype == "server_error":
-            cls = UpstreamError
-        data: dict[str, Any] = {"errorType": etype}
-        if closed is not None:
-            data.update(closeCode=closed.code, closeReason=closed.reason)
-        error = self._fail(cls, cause, **data)
-        error.code = code if isinstance(code, str) else None
-        return error
+        err = protocol.obj(event.get("error"))
+        self.log(f"WS <- error {err.get('type')}/{err.get('code')}: {err.get('message')}")
+        cls, cause = protocol.error_event(err)
+        data: dict[str, Any] = {"errorType": err.get("type")}
+        then = self._close_after_error(ws)
+        if then is not None:
+            cause += f"; then {then}"
+            data.update(closeCode=then.code, closeReason=then.reason)
+        code = err.get("code")
+        return self._fail(cls, cause, code=code if isinstance(code, str) else None, **data)
 
     def _close_after_error(self, ws: Connection) -> Closed | None:
         """A fatal error is followed by a close: wait briefly for it, to report its code."""
@@ -427,8 +372,7 @@ class _Probe:
         self.log(f"WS closed by the server: {exc}")
         what = "the server closed the connection" if exc.frame_received else "the connection dropped"
         cause = f"{what} before {self.stage}: {exc}"
-        cls = UpstreamError if exc.code in _UNAVAILABLE_CLOSES else CheckFailed
-        return self._fail(cls, cause, closeCode=exc.code, closeReason=exc.reason)
+        return self._fail(protocol.closed(exc.code), cause, closeCode=exc.code, closeReason=exc.reason)
 
     def _timeout(self) -> CtoopsError:
         budget = {
@@ -440,67 +384,8 @@ class _Probe:
         self.log(f"WS timed out waiting for {self.stage} ({budget:g}s)")
         return self._fail(UpstreamError, f"timed out after {budget:g}s (--connect-timeout)")
 
-    def _response_failed(self, response: dict[str, Any], status: Any) -> CtoopsError:
-        details = _obj(response.get("status_details"))
-        err = _obj(details.get("error"))
-        reason, code, etype = details.get("reason"), err.get("code"), err.get("type")
-        cause = f"response.done with status {status!r}"
-        if reason or code or etype:
-            cause += " (" + ", ".join(str(x) for x in (reason, etype, code) if x) + ")"
-        cls: type[CtoopsError] = CheckFailed
-        if code in _RATE_CODES:
-            cls = RateLimited
-        elif etype == "server_error":
-            cls = UpstreamError
-        return self._fail(cls, cause)
-
-
-# -- client events ------------------------------------------------------------------------
-
-
-def session_update() -> dict[str, Any]:
-    """The GA ``session.update``: text output only, a one-word instruction, a small cap."""
-    return {
-        "type": "session.update",
-        "event_id": SESSION_UPDATE_ID,
-        "session": {
-            "type": "realtime",
-            "output_modalities": ["text"],
-            "instructions": INSTRUCTIONS,
-            "max_output_tokens": MAX_OUTPUT_TOKENS,
-        },
-    }
-
-
-def conversation_item() -> dict[str, Any]:
-    return {
-        "type": "conversation.item.create",
-        "event_id": ITEM_ID,
-        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]},
-    }
-
-
-def response_create() -> dict[str, Any]:
-    return {
-        "type": "response.create",
-        "event_id": RESPONSE_ID,
-        "response": {"output_modalities": ["text"], "max_output_tokens": MAX_OUTPUT_TOKENS},
-    }
-
-
-def same_model(asked: str, reported: str) -> bool:
-    """True when ``reported`` is ``asked`` or its dated snapshot (``gpt-realtime`` ->
-    ``gpt-realtime-2025-08-28``): OpenAI reports aliases resolved to a snapshot."""
-    if reported == asked:
-        return True
-    return reported.startswith(asked + "-") and bool(_SNAPSHOT.fullmatch(reported[len(asked) :]))
-
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _ms(start: float, end: float) -> float:
@@ -515,12 +400,6 @@ def _usage_words(usage: dict[str, Any] | None) -> str:
     if usage is None:
         return "not reported"
     return f"{usage.get('input_tokens')} in / {usage.get('output_tokens')} out"
-
-
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = body[:limit].decode("utf-8", "replace").strip()
-    text = " ".join(text.split())
-    return redact(text + ("..." if len(body) > limit else ""))
 
 
 def _describe(raw: str | bytes) -> str:

@@ -97,3 +97,4 @@ def loaded_after(*argv: str) -> set[str]:
 def test_help_imports_no_heavy_library():
     assert loaded_after("--help") & HEAVY == set()
     assert loaded_after("models", "list", "--help") & HEAVY == set()
+    assert loaded_after("realtime", "check", "--help") & HEAVY == set()

@@ -19,7 +19,8 @@ from realtime_server import (
 )
 
 from ctoops.errors import CheckFailed, CtoopsError, RateLimited, UpstreamError
-from ctoops.realtime_probe import StageTimeouts, probe, same_model, websocket_url
+from ctoops.realtime_probe import StageTimeouts, probe
+from ctoops.realtime_protocol import same_model, websocket_url
 from ctoops.realtime_ws import websockets_connector
 
 SECRET = "ek_68af296e8e408191a1120ab6383263c2"

@@ -8,15 +8,16 @@ import socket
 import pytest
 
 from ctoops.errors import CheckFailed, RateLimited, UpstreamError
-from ctoops.realtime_probe import probe, websocket_url
-from ctoops.realtime_sandbox import FAULTS, OTHER_MODEL, sandbox_connector
+from ctoops.realtime_probe import probe
+from ctoops.realtime_protocol import websocket_url
+from ctoops.sandbox.realtime import FAULTS, OTHER_MODEL, sandbox_connector
 
 SECRET = "ek_sandbox0123456789abcdef012345"
 URL = websocket_url("https://sandbox.openai.invalid/v1", "gpt-realtime-1.5")
 
 
 def run(*faults: str, secret: str = SECRET, **kwargs):
-    return probe(URL, secret, "gpt-realtime-1.5", connect=sandbox_connector(lambda: set(faults)), **kwargs)
+    return probe(URL, secret, "gpt-realtime-1.5", connect=sandbox_connector(frozenset(faults)), **kwargs)
 
 
 @pytest.fixture

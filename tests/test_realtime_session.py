@@ -9,12 +9,12 @@ import pytest
 
 from ctoops.backends.base import RealtimeSecret
 from ctoops.checks import Outcome, run_check, run_checks
+from ctoops.checks.realtime import SessionOptions, SharedMint, session_check
 from ctoops.errors import RateLimited
-from ctoops.realtime_sandbox import sandbox_connector
-from ctoops.realtime_session import SessionOptions, SharedMint, session_check
+from ctoops.sandbox.realtime import sandbox_connector
 
 SECRET = "ek_sandbox0123456789abcdef012345"
-OPTIONS = SessionOptions("https://sandbox.openai.invalid/v1", "gpt-realtime-1.5", sandbox_connector(set))
+OPTIONS = SessionOptions("https://sandbox.openai.invalid/v1", "gpt-realtime-1.5", sandbox_connector())
 
 
 def minter(value: str | None = SECRET, error: Exception | None = None):
@@ -90,7 +90,7 @@ def test_no_secret_means_not_connected(value):
 
 def test_a_failed_probe_keeps_the_mint_figures_and_the_stage():
     mint, _ = minter()
-    options = SessionOptions(OPTIONS.base_url, OPTIONS.model, sandbox_connector(lambda: {"realtime-invalid-key"}))
+    options = SessionOptions(OPTIONS.base_url, OPTIONS.model, sandbox_connector(frozenset({"realtime-invalid-key"})))
     result = run_check("realtime_session", session_check(SharedMint(mint), options, mint_reported=True))
     assert not result.ok and result.exit_code == 1
     assert result.data["stage"] == "session.created" and result.data["closeCode"] == 3000

@@ -55,7 +55,7 @@ class Upgrade:
 
 @dataclass
 class RealtimeServer:
-    secret: str
+    secret: str | None  # the client secret it accepts; None: any non-empty one
     names: str = "ga"  # "ga" or "beta": which event names and session shape to speak
     model: str | None = None  # what session.created reports; None: the model asked in the URL
     scenario: Scenario | None = None  # None: a working session
@@ -146,9 +146,16 @@ class RealtimeServer:
 
     def _authorized(self) -> bool:
         upgrade = self.upgrades[-1]
-        if f"openai-insecure-api-key.{self.secret}" in upgrade.subprotocols:
-            return True
-        return upgrade.headers.get("authorization") == f"Bearer {self.secret}"
+        offered = [
+            p.removeprefix("openai-insecure-api-key.")
+            for p in upgrade.subprotocols
+            if p.startswith("openai-insecure-api-key.")
+        ]
+        auth = upgrade.headers.get("authorization", "")
+        sent = offered + ([auth.removeprefix("Bearer ")] if auth.startswith("Bearer ") else [])
+        if self.secret is None:
+            return any(sent)
+        return self.secret in sent
 
     def asked_model(self) -> str:
         return self.upgrades[-1].query.get("model", "")

@@ -1,4 +1,4 @@
-"""The sandbox's Realtime API: a ``Connector`` that plays a session in-process, no socket.
+"""The sandbox's Realtime WebSocket: a ``Connector`` that plays a session in-process, no socket.
 
 It speaks the same GA events as OpenAI (``../shared/reference/openai-realtime.md`` sections
 4 and 5): ``session.created`` for the model in the URL, ``session.updated`` for a
@@ -7,36 +7,29 @@ ending in ``response.done`` with a ``usage`` object. It accepts the secret only 
 browser or a server sends it (subprotocol ``openai-insecure-api-key.<secret>`` or
 ``Authorization: Bearer <secret>``) and only when it looks like a client secret (``ek_``).
 
-Faults (``CTOOPS_SANDBOX_FAULTS``), each a failure the probe must name:
-
-* ``realtime-upgrade-403``  the upgrade is refused with HTTP 403
-* ``realtime-invalid-key``  an ``error`` event (``invalid_api_key``), then close 3000
-* ``realtime-beta-disabled``  an ``error`` event (``beta_api_shape_disabled``), then close 4000
-* ``realtime-closed``  close 1008 (policy violation) before ``session.created``, no event
-* ``realtime-silent``  ``session.created`` never comes (a timeout, reported at once: the
-  sandbox never waits)
-* ``realtime-model-mismatch``  ``session.created`` reports another model
+Its faults (``FAULTS``, part of the sandbox's fault table) are each a failure the probe must
+name. ``realtime-silent`` is reported as a timeout at once: the sandbox never waits.
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ctoops.realtime_ws import Closed, Connection, Connector, UpgradeRefused
 
-FAULTS = (
-    "realtime-upgrade-403",
-    "realtime-invalid-key",
-    "realtime-beta-disabled",
-    "realtime-closed",
-    "realtime-silent",
-    "realtime-model-mismatch",
-)
+FAULTS = {
+    "realtime-upgrade-403": "the Realtime WebSocket upgrade is refused with HTTP 403",
+    "realtime-invalid-key": "the Realtime session sends an error event (invalid_api_key), then close 3000",
+    "realtime-beta-disabled": "the Realtime session sends an error event (beta_api_shape_disabled), then close 4000",
+    "realtime-closed": "the Realtime session closes (1008) before session.created, with no event",
+    "realtime-silent": "the Realtime session never sends session.created (a timeout)",
+    "realtime-model-mismatch": "session.created reports another model than the one asked for",
+}
 OTHER_MODEL = "gpt-4o-realtime-preview-2025-06-03"
 USAGE = {
     "total_tokens": 31,
@@ -47,8 +40,8 @@ USAGE = {
 }
 
 
-def sandbox_connector(faults: Callable[[], set[str]]) -> Connector:
-    """A connector whose sessions the sandbox plays; ``faults`` gives the run's fault names."""
+def sandbox_connector(faults: frozenset[str] = frozenset()) -> Connector:
+    """A connector whose sessions the sandbox plays, with the run's ``faults``."""
 
     def connect(
         url: str,
@@ -58,14 +51,14 @@ def sandbox_connector(faults: Callable[[], set[str]]) -> Connector:
         open_timeout: float,
         close_timeout: float,
     ) -> AbstractContextManager[Connection]:
-        return _session(url, subprotocols, headers, faults())
+        return _session(url, subprotocols, headers, faults)
 
     return connect
 
 
 @contextmanager
 def _session(
-    url: str, subprotocols: Sequence[str], headers: Mapping[str, str], faults: set[str]
+    url: str, subprotocols: Sequence[str], headers: Mapping[str, str], faults: frozenset[str]
 ) -> Iterator[Connection]:
     if "realtime-upgrade-403" in faults:
         raise UpgradeRefused(403, "Forbidden", b'{"error":{"message":"Realtime is not available for this project."}}')
@@ -77,7 +70,9 @@ def _session(
 
 
 class _SandboxConnection:
-    def __init__(self, url: str, subprotocols: Sequence[str], headers: Mapping[str, str], faults: set[str]) -> None:
+    def __init__(
+        self, url: str, subprotocols: Sequence[str], headers: Mapping[str, str], faults: frozenset[str]
+    ) -> None:
         self.subprotocol = "realtime" if "realtime" in subprotocols else None
         self._model = (parse_qs(urlsplit(url).query).get("model") or ["gpt-realtime"])[0]
         self._faults = faults

@@ -96,3 +96,45 @@ def test_a_failed_probe_keeps_the_mint_figures_and_the_stage():
     assert result.data["stage"] == "session.created" and result.data["closeCode"] == 3000
     assert result.data["secretHint"] == "****2345" and "mintMs" in result.data
     assert result.data["errorCode"] == "invalid_api_key"
+
+
+def test_waiting_for_another_checks_mint_is_not_latency_when_the_server_asked_for_it():
+    from ctoops.activity import acting_for, current
+
+    entered, release = threading.Event(), threading.Event()
+
+    def mint() -> RealtimeSecret:  # the minting check: the server asks it to wait 5 s
+        act = current()
+        assert act is not None
+        act.waited_s += 5.0
+        entered.set()
+        release.wait(timeout=30)
+        return RealtimeSecret(SECRET, 4102444800, "gpt-realtime-1.5", "worker")
+
+    shared = SharedMint(mint)
+    credited: dict[str, float] = {}
+
+    def run(name: str, ready: threading.Event | None = None) -> None:
+        with acting_for(name) as act:
+            if ready is not None:
+                ready.set()
+            shared.get()
+            credited[name] = act.waited_s
+
+    first = threading.Thread(target=run, args=("realtime_token",))
+    first.start()
+    entered.wait(timeout=30)
+    waiting = threading.Event()
+    second = threading.Thread(target=run, args=("realtime_session", waiting))
+    second.start()
+    waiting.wait(timeout=30)
+    release.set()
+    first.join()
+    second.join()
+    assert credited["realtime_token"] == 5.0
+    assert 0 < credited["realtime_session"] < 5.0  # the time it really waited, no more than the server's ask
+    alone = SharedMint(minter()[0])
+    with acting_for("x") as act:
+        alone.get()
+        alone.get()  # a cached answer with no server wait credits nothing
+    assert act.waited_s == 0

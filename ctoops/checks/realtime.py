@@ -92,29 +92,46 @@ class Minted:
 
 class SharedMint:
     """Mint once, for every check of a run that needs the secret (thread-safe). ``get``
-    returns the same ``Minted`` to every caller, or raises the same ctoops error."""
+    returns the same ``Minted`` to every caller, or raises the same ctoops error.
+
+    A check that waited for another check's mint is credited (``activity.waited_s``) with
+    the waits the server asked for during that mint (``Retry-After``, ``retryAfterSeconds``),
+    at most as long as it waited: those are no more its latency than the minting check's."""
 
     def __init__(self, mint: Callable[[], RealtimeSecret]) -> None:
         self._mint = mint
         self._lock = threading.Lock()
         self._done: Minted | CtoopsError | None = None
+        self._server_waits_s = 0.0
 
     def get(self) -> Minted:
+        from ctoops.activity import current
+
+        asked = time.monotonic()
+        act = current()
         with self._lock:
-            if self._done is None:
-                started = time.monotonic()
-                try:
-                    secret = self._mint()
-                except CtoopsError as exc:
-                    self._done = exc
-                else:
-                    if secret.value:
-                        register(secret.value)
-                    self._done = Minted(secret, started, (time.monotonic() - started) * 1000)
+            minted_here = self._done is None
+            if minted_here:
+                before = act.waited_s if act else 0.0
+                self._done = self._run()
+                self._server_waits_s = (act.waited_s - before) if act else 0.0
             done = self._done
+        if not minted_here and act is not None and self._server_waits_s:
+            act.waited_s += min(self._server_waits_s, time.monotonic() - asked)
         if isinstance(done, CtoopsError):
             raise done
+        assert done is not None  # set under the lock above
         return done
+
+    def _run(self) -> Minted | CtoopsError:
+        started = time.monotonic()
+        try:
+            secret = self._mint()
+        except CtoopsError as exc:
+            return exc
+        if secret.value:
+            register(secret.value)
+        return Minted(secret, started, (time.monotonic() - started) * 1000)
 
 
 @dataclass(frozen=True)

@@ -151,17 +151,25 @@ def run_reported(
     junit: str | None,
     report_json: str | None,
     prom_file: str | None,
+    inputs: tuple[str, ...] = (),
 ) -> tuple[list[Any], Any]:
     """``run()`` the checks and write the reports whatever the outcome: when the run stops
     before any check (no token, a bad setting), the reports say so with that error as a
     failed ``setup`` check, so a stale ``.prom`` never keeps saying the last run passed.
+    ``inputs`` (the runbook file) and the config file are never overwritten by a report.
     Returns (results, RunInfo); re-raises the setup error after writing."""
     from ctoops.checks import CheckResult
     from ctoops.checks.clock import now
+    from ctoops.config import config_path
     from ctoops.errors import CtoopsError
     from ctoops.reports import check_report_paths, write_reports
 
-    check_report_paths(junit, report_json, prom_file)
+    junit, report_json, prom_file = (
+        str(p) if p else None
+        for p in check_report_paths(
+            junit, report_json, prom_file, inputs=(*inputs, str(config_path())), notify=app.notify
+        )
+    )
     started = now()
     try:
         results = run()

@@ -92,7 +92,8 @@ def runbook_run(
     from ctoops.render import emit, emit_checks
     from ctoops.reports import json_report
 
-    book = core.override(core.load(core.find(runbook_name, app.settings.config_path.parent)), params)
+    path = core.find(runbook_name, app.settings.config_path.parent)
+    book = core.override(core.load(path), params)
 
     def run() -> list[Any]:
         s = app.settings
@@ -110,7 +111,9 @@ def runbook_run(
         return core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
 
     suite = f"runbook {book.name}"
-    results, info = run_reported(app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file)
+    results, info = run_reported(
+        app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file, inputs=(str(path),)
+    )
     if fmt == "json":
         emit(json_report(results, info), "json")
     elif fmt == "csv":

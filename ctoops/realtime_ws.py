@@ -187,6 +187,7 @@ def _open(
 class _WebsocketsConnection:
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
+        self._closed = False  # a second close() still costs websockets ~50 us: skip it
 
     @property
     def subprotocol(self) -> str | None:
@@ -209,6 +210,9 @@ class _WebsocketsConnection:
             raise _closed(exc) from None
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._ws.close()
         except OSError:

@@ -403,8 +403,10 @@ def test_a_full_disk_is_named_and_leaves_nothing(ctoops, api, tiny_disk, name):
     out = tiny_disk / name
     result = ctoops("--via", "openai", "usage", "costs", *SEPT, "--group-by", "project_id,line_item", "-o", str(out))
     assert result.exit_code == 2, result.all
-    assert f"cannot write -o {out}: No space left on device (ENOSPC); nothing was written" in result.stderr
-    assert "earlier file is untouched" in result.stderr and "internal error" not in result.stderr
+    assert f"cannot write {out}: No space left on device (nothing was written; any earlier file is unchanged)" in (
+        result.stderr
+    )
+    assert "internal error" not in result.stderr
     assert sorted(p.name for p in tiny_disk.iterdir()) == [name] and out.read_bytes() == b"the previous export"
 
 
@@ -429,5 +431,5 @@ def test_a_file_size_limit_during_an_export_is_named_too(api, tmp_path):
         [*args, "-o", str(out)], capture_output=True, text=True, env=env, preexec_fn=limit, timeout=60
     )
     assert done.returncode == 2, done.stderr
-    assert f"cannot write -o {out}: File too large (EFBIG); nothing was written" in done.stderr
+    assert f"cannot write {out}: File too large (nothing was written" in done.stderr
     assert files_in(tmp_path) == []

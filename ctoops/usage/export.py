@@ -18,9 +18,7 @@ interrupted pull or write leaves no file and no half file, and a full disk is na
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -46,20 +44,12 @@ def check_output(given: str) -> Path:
 
 
 def write_atomically(path: Path, writer: Callable[[Path], None]) -> None:
-    """``files.atomic_write`` with a failed write (a full disk, a quota, a read-only or
-    vanished folder) named in one line, exit 2: nothing is left behind, any earlier file
-    at ``path`` is untouched."""
+    """``files.atomic_write``: a failed write (a full disk, a quota, a read-only or vanished
+    folder) is one line, exit 2; nothing is left behind, any earlier file at ``path`` is
+    untouched."""
     from ctoops.files import atomic_write
 
-    try:
-        atomic_write(path, writer)
-    except OSError as exc:
-        code = errno.errorcode.get(exc.errno or 0, "")
-        reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
-        raise BadInput(
-            f"cannot write -o {path}: {reason}{f' ({code})' if code else ''}; nothing was written"
-            + (" and the earlier file is untouched" if path.exists() else "")
-        ) from None
+    atomic_write(path, writer)
 
 
 def write(

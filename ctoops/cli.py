@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": (
         "ctoops.commands.usage",
         "usage",
-        "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
+        "Usage and costs for a date range: summaries, forecasts, budget gates, exact exports.",
     ),
     "errors": (
         "ctoops.commands.trend",

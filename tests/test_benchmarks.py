@@ -27,8 +27,10 @@ def test_startup_benchmark_runs():
 
 
 def test_usage_benchmarks_run():
-    assert "ratio" in run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    pulled = run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    assert "ratio" in pulled and "complete: 365/365 days" in pulled
     assert "ratio pandas/ctoops" in run(str(BENCH / "usage_csv.py"), "--rows", "2000", "--repeat", "1")
+    assert "ratio openpyxl write-only / ctoops" in run(str(BENCH / "usage_xlsx.py"), "--rows", "500", "--repeat", "1")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("duckdb") is None, reason="duckdb is in the bench extra")

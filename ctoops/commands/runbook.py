@@ -104,6 +104,8 @@ def runbook_run(
             sandbox=s.sandbox,
             session=lambda model, auth, roundtrip, timeout: session_options(app, model, auth, roundtrip, timeout),
             log=app.log,
+            trace_id=app.trace_id,
+            target=app.target,
         )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")

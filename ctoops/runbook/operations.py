@@ -30,6 +30,8 @@ class Context:
     workspace: str
     via: str
     sandbox: bool = False
+    trace_id: str = ""  # the run's, for what a step writes (a workbook's About sheet)
+    target: str = ""
     session: SessionFactory | None = None
     log: Callable[[str], None] | None = None
 
@@ -111,6 +113,16 @@ def usage(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     return [("usage", usage_check(ctx.backend()))]
 
 
+def usage_costs(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
+    """Costs for a range, with forecasts and a budget gate (the command's parameters)."""
+    from ctoops.checks.costs import costs_check
+
+    check = costs_check(
+        ctx.backend(), params, via=ctx.via, sandbox=ctx.sandbox, trace_id=ctx.trace_id, target=ctx.target
+    )
+    return [("costs", check)]
+
+
 def errors_trend(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     """Step 5: 429/5xx rates from the given log sources (the sandbox reads its sample);
     skipped, not passed, when there is no source or nothing to judge."""
@@ -152,5 +164,6 @@ OPERATIONS: dict[str, Operation] = {
     "models list": models,
     "keys validate": keys_validate,
     "usage check": usage,
+    "usage costs": usage_costs,
     "errors trend": errors_trend,
 }

@@ -9,6 +9,7 @@ import click
 
 from ctoops.errors import BadInput
 from ctoops.params import Flag, Fraction, Milliseconds, Names, ParamType, Seconds, Text, WholeNumber
+from ctoops.usage.budget import AmountText
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
 ROUTE_GROUPS = ("realtime_token", "cto_openai_proxy")
@@ -38,6 +39,19 @@ PARAMETERS: dict[str, dict[str, ParamType]] = {
     "models list": {"match": Text()},
     "keys validate": {},
     "usage check": {},
+    "usage costs": {  # `ctoops usage costs`'s options (ctoops.checks.costs)
+        "start": Text(),
+        "end": Text(),
+        "bucket": click.Choice(["1d", "1mo"]),
+        "group_by": Names(["project_id", "line_item"]),
+        "forecast": Flag(),
+        "budget": AmountText(),
+        "budget_by": Names(),
+        "fail_on_forecast": Flag(),
+        "concurrency": WholeNumber(1, 16),
+        "output": Text(),
+        "csv_dialect": click.Choice(["default", "excel-eu"]),
+    },
     "errors trend": {
         "sources": Names(),
         "window": click.Choice(WINDOWS),
@@ -64,6 +78,10 @@ def check_params(operation: str, params: dict[str, Any], where: str) -> dict[str
         if key not in rules:
             raise BadInput(f"{where}: {operation!r} takes no parameter {key!r} (it takes: {', '.join(sorted(rules))})")
         out[key] = convert(rules[key], value, where, key)
+    if operation == "usage costs":
+        from ctoops.checks.costs import check_params as costs_rules
+
+        costs_rules(out, where)
     if operation == "errors trend":
         from ctoops.dates import parse_instant
 

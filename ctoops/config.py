@@ -47,7 +47,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_retries", "CTOOPS_MAX_RETRIES", 3, "--max-retries"),
     Option("openai_base_url", "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL),
 )
-PROFILE_KEYS = {o.name for o in OPTIONS}
+# Cloudflare's non-secret settings are profile keys too (ctoops.cloudflare.settings reads them)
+PROFILE_KEYS = {o.name for o in OPTIONS} | {
+    "cloudflare_account_id",
+    "cloudflare_zone_id",
+    "cloudflare_script",
+    "cloudflare_base_url",
+}
 SECRET_LIKE = re.compile(r"(token|key|secret|password)", re.IGNORECASE)
 
 

@@ -48,7 +48,10 @@ NO_RETRY_CODES = frozenset(
         "organization_usage_limit_exceeded",
     }
 )
-SERVICES = {"opencto": "the OpenCTO worker", "openai": "OpenAI"}
+SERVICES = {"opencto": "the OpenCTO worker", "openai": "OpenAI", "cloudflare": "Cloudflare"}
+# a service's own error envelope, parsed by its adapter: (status, parsed body or None, "after N attempts")
+# -> the error to raise, or None to fall back to the generic one
+Describe = Callable[[int, Any, str], "CtoopsError | None"]
 
 Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 
@@ -103,8 +106,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = MAX_WAIT,
         auth_fix: str | None = None,
+        describe: Describe | None = None,
     ) -> None:
         self.service = service
+        self._describe = describe
         self.auth_fix = auth_fix or (
             "run `ctoops auth login` or set OPENCTO_TOKEN"
             if service == "opencto"
@@ -251,6 +256,10 @@ class HttpClient:
         tried = _attempts(attempt)
         if why_not:
             tried = f"{tried}; not retried further: {why_not}"
+        if self._describe is not None:
+            described = self._describe(status, None if body is _NOT_JSON else body, tried)
+            if described is not None:
+                return described
         if body is _NOT_JSON:
             ctype = response.headers.get("content-type") or "no content type"
             text = (
@@ -440,7 +449,9 @@ def _transport_reason(exc: httpx.TransportError, timeout: float) -> str:
 def _transport_fix(exc: httpx.TransportError, service: str) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "raise --timeout, or check the service's status"
-    setting = "--api-url / OPENCTO_API_BASE_URL" if service == "opencto" else "OPENAI_BASE_URL"
+    setting = {"opencto": "--api-url / OPENCTO_API_BASE_URL", "cloudflare": "CLOUDFLARE_BASE_URL"}.get(
+        service, "OPENAI_BASE_URL"
+    )
     return f"check {setting} and the network"
 
 

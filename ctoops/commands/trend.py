@@ -25,13 +25,19 @@ def errors() -> None:
 @click.option(
     "--source",
     "source_format",
-    type=click.Choice(["auto", "tail", "logpush"]),
+    type=click.Choice(["auto", "tail", "logpush", "observability", "graphql", "live"]),
     default="auto",
     show_default=True,
-    help="Log format (detected per source).",
+    help="File format (tail, logpush; auto detects it per file), or a Cloudflare source with no files: "
+    "observability (Workers Logs), graphql (the zone's edge counts), live (a tail). auto with no files "
+    "and a Cloudflare token: observability, else graphql.",
 )
 @click.option("--window", type=click.Choice(WINDOWS), default="5m", show_default=True, help="Window width (UTC).")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago).")
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago). Cloudflare sources: default 1h.",
+)
 @click.option("--until", metavar="TIME", help="Only events before TIME.")
 @click.option(
     "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
@@ -70,7 +76,10 @@ def errors_trend(
 
     SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
     `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
-    workers_trace_events NDJSON. Buckets as the worker's limiter: realtime_token is POST
+    workers_trace_events NDJSON. With no SOURCE and a Cloudflare token
+    (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
+    Workers Observability, else GraphQL analytics, or --source live for a live tail
+    (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the worker's limiter: realtime_token is POST
     /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
     response. Malformed records are skipped and counted on stderr.
@@ -81,6 +90,8 @@ def errors_trend(
     Examples:
       wrangler tail --format json | ctoops errors trend - --window 5m --plot
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
+      ctoops errors trend --since 24h --window 1h --plot --max-5xx-rate 0.02
+      ctoops errors trend --source live --window 1m --plot
     """
     from ctoops import trends
     from ctoops.dates import parse_instant
@@ -90,6 +101,17 @@ def errors_trend(
     since_ms = parse_instant(since, "since") if since else None
     until_ms = parse_instant(until, "until") if until else None
     paths: list[Any] = list(sources)
+    from ctoops.commands import _cloudflare
+
+    cloud = _cloudflare.choose(app, source_format, paths)
+    if cloud == "live":
+        return _cloudflare.live(app, window, chosen, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if cloud is not None:
+        trend = _cloudflare.fetch(app, cloud, since_ms, until_ms, window, chosen)
+        return _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if paths == ["-"] and _cloudflare.live_view_wanted(app, fmt):
+        trend = _cloudflare.stdin_live(app, source_format, window, chosen, since_ms, until_ms, min_requests, plot)
+        return _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if not paths and app.settings.sandbox:
         from ctoops.backends.sandbox import sample_tail_log
 
@@ -102,6 +124,22 @@ def errors_trend(
     trend = trends.analyze(
         paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
     )
+    _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+
+
+def _render(
+    app: AppContext,
+    trend: Any,
+    window: str,
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> None:
+    """The table (or JSON/CSV), the summary lines, the chart, then the threshold verdict."""
+    from ctoops.render import emit
+
     _report_stats(app, trend)
     rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
@@ -171,6 +209,13 @@ def _report_stats(app: AppContext, trend: Any) -> None:
             f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
             "their counts are a sample, not every request"
         )
+    estimated = sorted({r["window_start"] for r in trend.rows if r.get("sample_interval", 1) > 1})
+    if estimated:
+        worst = max(r["sample_interval"] for r in trend.rows)
+        app.notify(
+            f"Cloudflare sampled {_n(len(estimated), 'window')} (up to 1 in {worst:g}): their counts are "
+            "estimates, and a threshold verdict on them is an estimate too"
+        )
     if trend.interrupted:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
     if not trend.rows:
@@ -184,10 +229,13 @@ def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: floa
     found = breaches(rows, max_429, max_5xx, min_requests)
     if not found:
         return
+    factors = {(r["window_start"], r["bucket"]): r.get("sample_interval", 1) for r in rows}
     for b in found[:20]:
+        factor = factors.get((b.window_start, b.bucket), 1)
+        estimate = f", an estimate: sampled 1 in {factor:g}" if factor > 1 else ""
         click.echo(
             f"over threshold: {b.bucket} {_iso(b.window_start)} {b.what} rate {_pct(b.rate)} > "
-            f"{_pct(b.limit)} ({b.requests} requests)",
+            f"{_pct(b.limit)} ({b.requests} requests{estimate})",
             err=True,
         )
     if len(found) > 20:

@@ -25,7 +25,7 @@ RECORD_WORKSPACE = os.environ.get("CTOOPS_TEST_WORKSPACE", "acme")
 RECORD_OPENAI_KEY = os.environ.get("CTOOPS_TEST_OPENAI_API_KEY", "test-openai-key-0000")
 RECORD_ADMIN_KEY = os.environ.get("CTOOPS_TEST_OPENAI_ADMIN_KEY", "test-openai-admin-key-0000")
 
-CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING")
+CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING", "CLOUDFLARE_", "CF_")
 CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
 
 
@@ -98,6 +98,7 @@ def recorded_clock(monkeypatch: pytest.MonkeyPatch, record_mode: str) -> None:
     when recording, the real one."""
     if record_mode == "none":
         monkeypatch.setattr("ctoops.smoke.now", lambda: CASSETTE_TIME)
+        monkeypatch.setattr("ctoops.cloudflare.span.now", lambda: CASSETTE_TIME)
 
 
 @pytest.fixture(scope="module")

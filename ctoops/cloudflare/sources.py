@@ -77,10 +77,10 @@ def fetch(
     if chosen == "graphql":
         budget = Budget(*BUDGET, clock=time.monotonic, sleep=sleep, notify=app.notify)
         fetched = GraphQL(target, now_ms=now_ms, budget=budget).run(wanted, width, paths)
-    label = {
-        "observability": f"Workers Observability (script {target.script()})",
-        "graphql": f"GraphQL httpRequestsAdaptiveGroups (zone {target.zone_id()}, host {target.host})",
-    }[chosen]
+    if chosen == "observability":
+        label = f"Workers Observability (script {target.script()})"
+    else:
+        label = f"GraphQL httpRequestsAdaptiveGroups (zone {target.zone_id()}, host {target.host})"
     notes.append(
         f"source: {label}, {spans.iso(wanted.start_ms)} to {spans.iso(wanted.end_ms)} "
         f"({fetched.queries} {'query' if fetched.queries == 1 else 'queries'})"

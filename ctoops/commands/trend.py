@@ -98,8 +98,10 @@ def errors_trend(
     from ctoops.render import emit
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
-    since_ms = parse_instant(since, "since") if since else None
-    until_ms = parse_instant(until, "until") if until else None
+    from ctoops.cloudflare.span import now  # the clock relative times are read on (pinned by tests)
+
+    since_ms = parse_instant(since, "since", now=now()) if since else None
+    until_ms = parse_instant(until, "until", now=now()) if until else None
     paths: list[Any] = list(sources)
     from ctoops.commands import _cloudflare
 

@@ -82,6 +82,21 @@ class FakeCloudflare:
         server.route("POST", f"{TELEMETRY}/keys", self.keys)
         server.route("POST", f"{TELEMETRY}/query", self.query)
         server.route("POST", f"{PREFIX}/graphql", self.graphql)
+        server.route("GET", f"{PREFIX}/zones", self.zones)
+        server.route("GET", f"{PREFIX}/accounts", self.accounts)
+
+    def zones(self, seen: Seen) -> Reply:
+        """GET /zones?name=: the zone list (v4 envelope with result_info), exact name match."""
+        if self.s.permission_error:
+            return denied()
+        found = [{"id": ZONE, "name": "opencto.works", "status": "active"}] if seen.query.get("name") == "opencto.works" else []
+        info = {"page": 1, "per_page": 20, "count": len(found), "total_count": len(found)}
+        return Reply(json={**envelope(found), "result_info": info})
+
+    def accounts(self, seen: Seen) -> Reply:
+        if self.s.permission_error:
+            return denied()
+        return Reply(json={**envelope([{"id": ACCOUNT, "name": "OpenCTO", "type": "standard"}]), "result_info": {"page": 1, "per_page": 50, "count": 1, "total_count": 1}})
 
     @property
     def base_url(self) -> str:

@@ -120,9 +120,7 @@ def count(
     factors: dict[int, float] = {}
     for records in tables:
         stats.records += records.num_rows
-        for ts, factor in zip(
-            records["ts_ms"].to_pylist(), records["sample_interval"].to_pylist(), strict=True
-        ):
+        for ts, factor in zip(records["ts_ms"].to_pylist(), records["sample_interval"].to_pylist(), strict=True):
             if factor is not None and factor > 1 and ts is not None:
                 start = ts // 1000 // width * width
                 factors[start] = max(factors.get(start, 1.0), float(factor))

@@ -240,7 +240,7 @@ def _rows_query(dimension: str, paths: list[str], page: int, *, with_total: bool
         "  viewer { zones(filter: {zoneTag: $zoneTag}) {\n"
         f"    {seen}"
         f"    rows: httpRequestsAdaptiveGroups(limit: {page}, orderBy: [{dimension}_ASC], filter: {{"
-        "datetime_geq: $start, datetime_lt: $end, clientRequestHTTPHost: $host, requestSource: \"eyeball\", "
+        'datetime_geq: $start, datetime_lt: $end, clientRequestHTTPHost: $host, requestSource: "eyeball", '
         f"clientRequestPath_in: [{listed}]}}) {{\n"
         f"      count avg {{ sampleInterval }} dimensions {{ {dimension} clientRequestPath "
         "clientRequestHTTPMethodName edgeResponseStatus }\n"

@@ -108,7 +108,9 @@ class Observability:
         }
         result = self.target.api.call("POST", self.path("keys"), json_body=body)
         if not isinstance(result, list):
-            raise UpstreamError(f"Workers Observability answered telemetry/keys with {type(result).__name__}, not a list")
+            raise UpstreamError(
+                f"Workers Observability answered telemetry/keys with {type(result).__name__}, not a list"
+            )
         return len(result) > 0
 
     # -- counting -----------------------------------------------------------------------------

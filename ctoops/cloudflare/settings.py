@@ -1,16 +1,15 @@
 """Cloudflare settings: where the token, account, zone and script name come from.
 
-Each setting, first found wins:
+Each setting, first found wins: the environment, the profile key (config file), the keyring
+entry (``ctoops auth login --cloudflare``), then a lookup or default:
 
-=================  ===========================================  ===========================  =======================
-setting            environment                                  profile key (config file)    keyring (auth login)
-=================  ===========================================  ===========================  =======================
-API token          ``CLOUDFLARE_API_TOKEN``, then ``CF_API_TOKEN``  never (not a file secret)   ``cloudflare-token``
-account id         ``CLOUDFLARE_ACCOUNT_ID``, then ``CF_ACCOUNT_ID``  ``cloudflare_account_id``   ``cloudflare-account-id``
-zone id            ``CLOUDFLARE_ZONE_ID``                       ``cloudflare_zone_id``       ``cloudflare-zone-id``
-script name        ``CLOUDFLARE_SCRIPT_NAME``                   ``cloudflare_script``        ``cloudflare-script``
-API base URL       ``CLOUDFLARE_BASE_URL``                      ``cloudflare_base_url``      -
-=================  ===========================================  ===========================  =======================
+* API token: ``CLOUDFLARE_API_TOKEN``, then ``CF_API_TOKEN``; keyring ``cloudflare-token``
+  (never a profile key: the config file holds no secret);
+* account id: ``CLOUDFLARE_ACCOUNT_ID``, then ``CF_ACCOUNT_ID``; ``cloudflare_account_id``;
+  keyring ``cloudflare-account-id``;
+* zone id: ``CLOUDFLARE_ZONE_ID``; ``cloudflare_zone_id``; keyring ``cloudflare-zone-id``;
+* script name: ``CLOUDFLARE_SCRIPT_NAME``; ``cloudflare_script``; keyring ``cloudflare-script``;
+* API base URL: ``CLOUDFLARE_BASE_URL`` (the official SDKs' variable); ``cloudflare_base_url``.
 
 ``CLOUDFLARE_API_TOKEN`` wins over ``CF_API_TOKEN``: it is the name wrangler and Cloudflare's
 SDKs read; ``CF_API_TOKEN`` is what the OpenCTO worker's own environment calls it, accepted so

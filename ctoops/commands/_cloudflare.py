@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ctoops.errors import BadInput, CheckFailed, Unsupported
+from ctoops.errors import BadInput, Unsupported
 
 CLOUD = ("observability", "graphql", "live")
 
@@ -103,13 +103,13 @@ def live(
     from ctoops.commands.trend import _render
     from ctoops.liveview import LiveView
 
-    view = LiveView(window, min_requests=min_requests, plot=plot, title="Cloudflare live tail", max_429=max_429,
-                    max_5xx=max_5xx)
+    view = LiveView(
+        window, min_requests=min_requests, plot=plot, title="Cloudflare live tail", max_429=max_429, max_5xx=max_5xx
+    )
     with view:
         trend, coverage = watch(app, window=window, buckets=buckets, on_progress=view.update)
     for line in coverage:
         app.notify(line)
-    try:
-        _render(app, trend, window, max_429, max_5xx, min_requests, plot, fmt)
-    except CheckFailed:
-        raise
+    if not trend.rows:
+        raise BadInput("the live tail counted no request on the route groups' paths: no rate can be given")
+    _render(app, trend, window, max_429, max_5xx, min_requests, plot, fmt)

@@ -79,8 +79,8 @@ def errors_trend(
     workers_trace_events NDJSON. With no SOURCE and a Cloudflare token
     (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
     Workers Observability, else GraphQL analytics, or --source live for a live tail
-    (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the worker's limiter: realtime_token is POST
-    /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
+    (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the
+    worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
     response. Malformed records are skipped and counted on stderr.
 
@@ -95,7 +95,6 @@ def errors_trend(
     """
     from ctoops import trends
     from ctoops.dates import parse_instant
-    from ctoops.render import emit
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
     from ctoops.cloudflare.span import now  # the clock relative times are read on (pinned by tests)

@@ -89,14 +89,23 @@ class FakeCloudflare:
         """GET /zones?name=: the zone list (v4 envelope with result_info), exact name match."""
         if self.s.permission_error:
             return denied()
-        found = [{"id": ZONE, "name": "opencto.works", "status": "active"}] if seen.query.get("name") == "opencto.works" else []
+        found = (
+            [{"id": ZONE, "name": "opencto.works", "status": "active"}]
+            if seen.query.get("name") == "opencto.works"
+            else []
+        )
         info = {"page": 1, "per_page": 20, "count": len(found), "total_count": len(found)}
         return Reply(json={**envelope(found), "result_info": info})
 
     def accounts(self, seen: Seen) -> Reply:
         if self.s.permission_error:
             return denied()
-        return Reply(json={**envelope([{"id": ACCOUNT, "name": "OpenCTO", "type": "standard"}]), "result_info": {"page": 1, "per_page": 50, "count": 1, "total_count": 1}})
+        return Reply(
+            json={
+                **envelope([{"id": ACCOUNT, "name": "OpenCTO", "type": "standard"}]),
+                "result_info": {"page": 1, "per_page": 50, "count": 1, "total_count": 1},
+            }
+        )
 
     @property
     def base_url(self) -> str:
@@ -145,7 +154,9 @@ class FakeCloudflare:
                     {"key": "$workers.event.response.status", "value": status},
                     {"key": "$workers.outcome", "value": outcome},
                 ]
-                out.append({"groups": groups, "value": count, "count": count, "interval": interval, "sampleInterval": n})
+                out.append(
+                    {"groups": groups, "value": count, "count": count, "interval": interval, "sampleInterval": n}
+                )
             limit = self.s.group_limit_honoured
             return out[:limit] if limit is not None else out
 
@@ -173,7 +184,9 @@ class FakeCloudflare:
             "statistics": {"elapsed": 0.012, "rows_read": len(chosen), "bytes_read": 1024 * len(chosen)},
             "calculations": [calc],
         }
-        return Reply(json={"success": True, "errors": [], "messages": [{"message": "Successful request"}], "result": result})
+        return Reply(
+            json={"success": True, "errors": [], "messages": [{"message": "Successful request"}], "result": result}
+        )
 
     # -- GraphQL ----------------------------------------------------------------------------
 
@@ -193,10 +206,26 @@ class FakeCloudflare:
                 "maxPageSize": self.s.max_page_size,
                 "notOlderThan": self.s.not_older_than,
             }
-            return Reply(json={"data": {"viewer": {"zones": [{"settings": {"httpRequestsAdaptiveGroups": node}}]}}, "errors": None})
+            return Reply(
+                json={
+                    "data": {"viewer": {"zones": [{"settings": {"httpRequestsAdaptiveGroups": node}}]}},
+                    "errors": None,
+                }
+            )
         start, end = parse_iso(variables["start"]), parse_iso(variables["end"])
         if (end - start) / 1000 > self.s.max_duration:
-            return Reply(json={"data": None, "errors": [{"message": "query time range is too large", "path": ["viewer"], "extensions": {"timestamp": "2026-11-21T12:00:00Z"}}]})
+            return Reply(
+                json={
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "query time range is too large",
+                            "path": ["viewer"],
+                            "extensions": {"timestamp": "2026-11-21T12:00:00Z"},
+                        }
+                    ],
+                }
+            )
         inside = [e for e in self.traffic if start <= e.ts_ms < end] if self.s.host_seen else []
         zone: dict[str, Any] = {}
         if "seen:" in query:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(HERE))
 import vcr  # noqa: E402
 from cf_cases import CASES  # noqa: E402
 from cf_fake import FakeCloudflare, Scenario  # noqa: E402
+from cf_scrub import before_record_request, before_record_response  # noqa: E402
 from cf_traffic import events  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from fakeserver import FakeServer  # noqa: E402
-from cf_scrub import before_record_request, before_record_response  # noqa: E402
 from scrub import SECRET_HEADERS  # noqa: E402
 
 CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z (tests/conftest.py)

@@ -80,7 +80,8 @@ def errors_trend(
     (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
     Workers Observability, else GraphQL analytics, or --source live for a live tail
     (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the
-    worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
+    worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is
+    GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
     response. Malformed records are skipped and counted on stderr.
 

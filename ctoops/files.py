@@ -61,4 +61,9 @@ def _umask() -> int:
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
+    """``text`` (UTF-8) written to ``path`` atomically, as ``atomic_write``."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write, mode=mode)

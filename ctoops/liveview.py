@@ -107,13 +107,14 @@ class LiveView:
     # -- content ---------------------------------------------------------------------------
 
     def breach(self, rows: list[dict[str, Any]]) -> str:
-        from ctoops.trends.compute import breaches
+        from ctoops.checks.rates import Thresholds, judge
 
-        found = breaches(rows, self.max_429, self.max_5xx, self.min_requests)
         if self.max_429 is None and self.max_5xx is None:
             return "no thresholds set"
+        verdict = judge(rows, Thresholds(self.max_429, self.max_5xx, self.min_requests))
+        found = verdict.breaches
         if not found:
-            return "within thresholds"
+            return "within thresholds" if verdict.judged else "not judged yet (too few requests)"
         worst = found[-1]
         return f"BREACH: {len(found)} window(s), latest {worst.bucket} {iso_second(worst.window_start)} {worst.what}"
 

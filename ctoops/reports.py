@@ -20,6 +20,8 @@ from ctoops.dates import iso_ms as _iso
 
 @dataclass(frozen=True)
 class RunInfo:
+    """What every report says about the run; times in unix seconds."""
+
     suite: str  # "smoke", or "runbook <name>"
     trace_id: str
     via: str
@@ -120,34 +122,38 @@ def junit_xml(results: Sequence[CheckResult], info: RunInfo) -> str:
 
 
 def prometheus(results: Sequence[CheckResult], info: RunInfo) -> str:
-    """node_exporter textfile-collector format."""
+    """node_exporter textfile-collector format; every series carries ``suite``, ``sandbox``
+    and ``target`` labels, so a sandbox run never passes for a real deployment's."""
 
     def label(value: str) -> str:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
-    suite = label(info.suite)
+    suite = f'suite="{label(info.suite)}"'
+    where = f'sandbox="{str(info.sandbox).lower()}",target="{label(info.target)}"'
+    run = f"{suite},{where}"
     lines = [
         "# HELP ctoops_check_success Whether the ctoops check passed (1) or failed (0) on its last run.",
         "# TYPE ctoops_check_success gauge",
     ]
     ran = [r for r in results if not r.skipped]
-    lines += [f'ctoops_check_success{{suite="{suite}",check="{label(r.name)}"}} {int(r.ok)}' for r in ran]
+    lines += [f'ctoops_check_success{{{suite},check="{label(r.name)}",{where}}} {int(r.ok)}' for r in ran]
     lines += [
-        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run.",
+        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run "
+        "(server-requested waits excluded).",
         "# TYPE ctoops_check_latency_seconds gauge",
     ]
     lines += [
-        f'ctoops_check_latency_seconds{{suite="{suite}",check="{label(r.name)}"}} {r.latency_ms / 1000:.6f}'
+        f'ctoops_check_latency_seconds{{{suite},check="{label(r.name)}",{where}}} {r.latency_ms / 1000:.6f}'
         for r in ran
     ]
     ok = int(passed(results))
     lines += [
         "# HELP ctoops_run_success Whether every check of the last ctoops run passed.",
         "# TYPE ctoops_run_success gauge",
-        f'ctoops_run_success{{suite="{suite}"}} {ok}',
+        f"ctoops_run_success{{{run}}} {ok}",
         "# HELP ctoops_last_run_timestamp_seconds When the last ctoops run finished (unix seconds).",
         "# TYPE ctoops_last_run_timestamp_seconds gauge",
-        f'ctoops_last_run_timestamp_seconds{{suite="{suite}"}} {info.finished_at:.3f}',
+        f"ctoops_last_run_timestamp_seconds{{{run}}} {info.finished_at:.3f}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -103,7 +103,8 @@ class SecretStore:
             )
         if "error" in box:
             raise box["error"]
-        return box["value"]
+        value: T = box["value"]
+        return value
 
     def get(self, account: str) -> tuple[str | None, str]:
         """(secret or None, where it was looked for / why it was not)."""
@@ -241,17 +242,20 @@ def _why(exc: BaseException) -> str:
 
 
 def resolve(store: SecretStore | None, *, flag: str | None, flag_name: str, env: str, account: str) -> Resolved:
-    """flag > environment > keyring > insecure file."""
+    """flag > environment > keyring > insecure file. A credential with a control or
+    non-ASCII character is BadInput (exit 2), never echoed."""
+    from ctoops.keys import check_printable
+
     if flag:
         register(flag)
-        return Resolved(flag, f"flag {flag_name}")
+        return Resolved(check_printable(flag, flag_name), f"flag {flag_name}")
     value = os.environ.get(env)
     if value:
         register(value)
-        return Resolved(value, f"env {env}")
+        return Resolved(check_printable(value, env), f"env {env}")
     if store is None:
         return Resolved(None, "nowhere")
     found, where = store.get(account)
     if found:
-        return Resolved(found, where)
+        return Resolved(check_printable(found, f"the secret in {where}"), where)
     return Resolved(None, "not set", note=where)

@@ -30,6 +30,15 @@ CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
 
 
 @pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """No test pays real backoff: ctoops' one wait (``ctoops.http.sleep``) is recorded instead.
+    A test asks for this fixture to see the waits a run would have made, in seconds."""
+    seen: list[float] = []
+    monkeypatch.setattr("ctoops.http.sleep", seen.append)
+    return seen
+
+
+@pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     for name in list(os.environ):
         if name.startswith(CLEARED_PREFIXES) or name in CLEARED:
@@ -40,6 +49,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("CTOOPS_CONFIG", str(tmp_path / "config" / "config.toml"))
     use_keyring(monkeypatch, "ctoops_test_keyring.FileKeyring", tmp_path / "keyring.json")
+    from ctoops.redact import forget
+
+    forget()  # one test, one run: secrets registered by an earlier test are not this run's
     yield tmp_path
     reset_keyring()
 
@@ -89,6 +101,15 @@ def server() -> Iterator[FakeServer]:
     srv.close()
 
 
+@pytest.fixture
+def worker(server: FakeServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> FakeServer:
+    """The loopback server as the OpenCTO worker, with the test module's ``TOKEN`` (if it
+    defines one) as the session token."""
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", getattr(request.module, "TOKEN", "opencto-token-Test0000001"))
+    return server
+
+
 CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z, when the time-bound cassettes were written
 
 
@@ -97,8 +118,7 @@ def recorded_clock(monkeypatch: pytest.MonkeyPatch, record_mode: str) -> None:
     """On replay, ctoops' clock reads the cassettes' time (secret expiries, "yesterday");
     when recording, the real one."""
     if record_mode == "none":
-        monkeypatch.setattr("ctoops.smoke.now", lambda: CASSETTE_TIME)
-        monkeypatch.setattr("ctoops.cloudflare.span.now", lambda: CASSETTE_TIME)
+        monkeypatch.setattr("ctoops.checks.clock.now", lambda: CASSETTE_TIME)
 
 
 @pytest.fixture(scope="module")

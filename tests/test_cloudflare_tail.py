@@ -42,15 +42,13 @@ def rest(monkeypatch):
 
 def stream_for(rest_url: str, **kw: Any):
     """A TailStream on the loopback API, with no real waiting between attempts."""
-    from ctoops.cloudflare.api import CloudflareApi, describe
+    from ctoops.cloudflare.api import CloudflareApi, CloudflareErrors
     from ctoops.cloudflare.settings import CloudflareSettings, Setting
     from ctoops.cloudflare.tail import TailApi, TailStream
     from ctoops.cloudflare.target import Target
     from ctoops.http import HttpClient
 
-    http = HttpClient(
-        rest_url + "/client/v4", service="cloudflare", token=TOKEN, timeout=5, max_retries=0, describe=describe
-    )
+    http = HttpClient(rest_url + "/client/v4", errors=CloudflareErrors(), token=TOKEN, timeout=5, max_retries=0)
     CLIENTS.append(http)
     settings = CloudflareSettings(
         Setting(TOKEN, "test"),
@@ -204,8 +202,6 @@ def test_a_token_without_tail_permission_stops_at_once(rest):
 
 
 def test_live_trend_counts_like_the_file_marks_gaps_and_ctrl_c_gives_the_verdict(ctoops, rest, monkeypatch, tmp_path):
-    from ctoops.cloudflare import tail as tail_module
-
     items = events()
     sent = tail_objects(items)
     half = len(sent) // 2
@@ -213,7 +209,6 @@ def test_live_trend_counts_like_the_file_marks_gaps_and_ctrl_c_gives_the_verdict
     first.insert(3, ("event", notice("overload", sent[2]["eventTimestamp"])))
     first.insert(6, ("event", notice("overload-stop", sent[4]["eventTimestamp"])))
     server = TailServer(rest, [[*first, ("raw", "{torn"), ("close", 1001)], [("event", e) for e in sent[half:]]])
-    monkeypatch.setattr(tail_module, "BACKOFF_S", (0, 0, 0, 0, 0))
 
     from ctoops import liveview
 

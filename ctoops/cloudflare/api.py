@@ -8,8 +8,8 @@ authentication codes are 3 (the token), 404 and "does not exist" codes are 2 (a 
 names something that is not there), 429 is 5, anything else 4.
 
 GraphQL (``<base>/graphql``) answers ``{"data", "errors"}`` instead; ``ctoops.cloudflare.graphql``
-reads that, but header and token problems there can still come back in the v4 envelope,
-so both go through :func:`describe`.
+reads that, but header and token problems there can still come back in the v4 envelope, so
+:class:`CloudflareErrors` (this API's ``ErrorModel`` for ``ctoops.http``) reads both.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ctoops.errors import BadInput, CtoopsError, NotAuthenticated, RateLimited, 
 
 if TYPE_CHECKING:
     from ctoops.http import HttpClient
+    from ctoops.retry import ApiError as ApiError_
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 # v4 codes that mean the token, not the request [3P: Cloudflare API error listings; 10000 and
@@ -60,26 +61,62 @@ def named(errors: list[ApiError]) -> str:
     return "; ".join(str(e) for e in errors[:3]) or "no error given"
 
 
-def describe(status: int, body: Any, tried: str, what: str = "Cloudflare") -> CtoopsError | None:
-    """The ctoops error for a failed v4 answer (``status`` >= 400 or ``success: false``)."""
-    if isinstance(body, dict) and "data" in body and "success" not in body and body.get("errors"):
-        from ctoops.cloudflare.graphql import error
+class CloudflareErrors:
+    """Cloudflare's failures for ``ctoops.http`` (its ``ErrorModel``): the v4 envelope, and
+    GraphQL's ``{data, errors}`` when that comes back on a non-2xx status."""
 
-        return error(body["errors"], status)  # GraphQL's own shape, on a non-2xx status
-    errors = errors_of(body)
-    if not errors and body is None:
-        return None  # not JSON: the generic HTTP error (an HTML page's title) says more
-    said = f"{what} answered {status}: {named(errors)}"
-    codes = {e.code for e in errors}
+    who = "Cloudflare"
+    setting = "CLOUDFLARE_BASE_URL"
+
+    def read_error(self, status: int, headers: Any, content: bytes) -> ApiError_:
+        from ctoops.backends.envelope import NOT_JSON, not_json, try_json
+        from ctoops.retry import ApiError as Failed
+
+        body = try_json(content)
+        if body is NOT_JSON:
+            return not_json(status, headers, content, "a proxy in front of Cloudflare's API")
+        found = errors_of(body)
+        graphql = isinstance(body, dict) and "data" in body and "success" not in body
+        return Failed(
+            status,
+            "Cloudflare GraphQL" if graphql else "Cloudflare",
+            _first_code(found),
+            None,
+            named(found) if found else str(body)[:160],
+            details={"graphql": graphql, "errors": body.get("errors") if isinstance(body, dict) else None},
+        )
+
+    def to_exception(self, error: ApiError_, tried: str) -> CtoopsError:
+        from ctoops.backends.envelope import generic_exception
+
+        if not error.is_json:
+            return generic_exception(error, tried, self.who)
+        if error.details.get("graphql"):
+            from ctoops.cloudflare.graphql import error as graphql_error
+
+            return graphql_error(list(error.details.get("errors") or []), error.status)
+        return describe(error.status, error.code, error.message, tried)
+
+
+def describe(status: int, code: str | None, message: str, tried: str, what: str = "Cloudflare") -> CtoopsError:
+    """The ctoops error for a failed v4 answer (``status`` >= 400, or ``success: false``)."""
+    said = f"{what} answered {status}: {message}"
+    codes = {int(code)} if code and code.isdigit() else set()
     if status in (401, 403) or codes & AUTH_CODES:
-        return NotAuthenticated(f"{said}; {TOKEN_FIX}", status=status, code=_first_code(errors))
+        return NotAuthenticated(f"{said}; {TOKEN_FIX}", status=status, code=code)
     if status == 404 or codes & MISSING_CODES:
-        return BadInput(f"{said}", status=status, code=_first_code(errors))
+        return BadInput(said, status=status, code=code)
     if status == 429:
-        return RateLimited(f"{said} ({tried})", status=status, code=_first_code(errors))
+        return RateLimited(f"{said} ({tried})", status=status, code=code)
     if 400 <= status < 500:
-        return BadInput(f"{said}", status=status, code=_first_code(errors))
-    return UpstreamError(f"{said} ({tried})", status=status, code=_first_code(errors))
+        return BadInput(said, status=status, code=code)
+    return UpstreamError(f"{said} ({tried})", status=status, code=code)
+
+
+def envelope_error(status: int, body: dict[str, Any]) -> CtoopsError:
+    """The error for a v4 envelope with ``success`` not true (on any status)."""
+    found = errors_of(body)
+    return describe(status, _first_code(found), named(found), "after 1 attempt")
 
 
 def _first_code(errors: list[ApiError]) -> str | None:
@@ -92,7 +129,7 @@ def _first_code(errors: list[ApiError]) -> str | None:
 class CloudflareApi:
     """JSON calls to the v4 API: ``call`` returns ``result``, or raises the named error.
 
-    ``http`` is a ``ctoops.http.HttpClient`` for the base URL, built with :func:`describe`
+    ``http`` is a ``ctoops.http.HttpClient`` for the base URL, built with :class:`CloudflareErrors`
     (retries, ``Retry-After``, ``-v`` lines and transport errors are its business).
     """
 
@@ -113,35 +150,22 @@ class CloudflareApi:
                 "({success, errors, messages, result}): is CLOUDFLARE_BASE_URL the v4 API?"
             )
         if body.get("success") is not True:
-            error = describe(response.status, body, "after 1 attempt")
-            raise error or UpstreamError(f"Cloudflare answered success: false to {method} {path}")
+            raise envelope_error(response.status, body)
         return body.get("result")
 
     def call_envelope(self, method: str, path: str, *, params: Any = None, json_body: Any = None) -> dict[str, Any]:
         """The whole envelope (for ``result_info`` paging), after the same checks as ``call``."""
         response = self.http.request(method, path, params=params, json_body=json_body)
         body = response.data
-        if not isinstance(body, dict) or body.get("success") is not True:
-            error = describe(response.status, body, "after 1 attempt") if isinstance(body, dict) else None
-            raise error or UpstreamError(f"Cloudflare answered {method} {path} without a successful v4 envelope")
+        if not isinstance(body, dict) or "success" not in body:
+            raise UpstreamError(f"Cloudflare answered {method} {path} without the v4 envelope")
+        if body.get("success") is not True:
+            raise envelope_error(response.status, body)
         return body
 
 
 def make_http(app: Any, base_url: str, token: str) -> HttpClient:
-    """An ``HttpClient`` for Cloudflare with the run's timeout, retries and stderr channels."""
-    from ctoops.http import HttpClient
-
-    s = app.settings
-    client = HttpClient(
-        base_url,
-        service="cloudflare",
-        token=token,
-        timeout=s.timeout,
-        max_retries=s.max_retries,
-        log=app.log,
-        notify=app.notify,
-        auth_fix=TOKEN_FIX,
-        describe=describe,
-    )
-    app.on_close(client.close)
+    """An ``HttpClient`` for Cloudflare with the run's timeout, retries and stderr channels
+    (no trace headers: those are the worker's)."""
+    client: HttpClient = app.http(CloudflareErrors(), base_url, token)
     return client

@@ -43,7 +43,7 @@ def fetch(
     window: str,
     buckets: tuple[str, ...] | None,
     target: Target | None = None,
-    sleep: Any = time.sleep,
+    sleep: Any = None,
 ) -> Result:
     """Counts from ``source`` (``auto``, ``observability`` or ``graphql``) over the range."""
     from ctoops.cloudflare.counts import count, table
@@ -75,7 +75,9 @@ def fetch(
             notes.append(f"{exc.format_message()}; falling back to GraphQL (the zone's edge counts)")
             chosen = "graphql"
     if chosen == "graphql":
-        budget = Budget(*BUDGET, clock=time.monotonic, sleep=sleep, notify=app.notify)
+        from ctoops import http
+
+        budget = Budget(*BUDGET, clock=time.monotonic, sleep=sleep or http.sleep, notify=app.notify)
         fetched = GraphQL(target, now_ms=now_ms, budget=budget).run(wanted, width, paths)
     if chosen == "observability":
         label = f"Workers Observability (script {target.script()})"

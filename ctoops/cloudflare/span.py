@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,8 +35,10 @@ class Span:
 
 
 def now() -> float:
-    """The clock every Cloudflare source reads (unix seconds); tests pin it for cassettes."""
-    return time.time()
+    """Unix seconds from the one clock (``ctoops.checks.clock.now``, which tests pin)."""
+    from ctoops.checks import clock
+
+    return clock.now()
 
 
 def span(since_ms: int | None, until_ms: int | None) -> Span:

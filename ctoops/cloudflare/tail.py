@@ -110,6 +110,13 @@ def ws_connect(url: str, *, ping_interval: float, ping_timeout: float, open_time
     )
 
 
+def _wait(seconds: float) -> None:
+    """Backoff waits go through ``ctoops.http.sleep``, the one wait tests replace."""
+    from ctoops import http
+
+    http.sleep(seconds)
+
+
 class TailStream:
     """Reads one Worker's tail until ``stop`` is set, reconnecting as wrangler does.
 
@@ -124,7 +131,7 @@ class TailStream:
         notify: Callable[[str], None],
         connect: Callable[..., Any] = ws_connect,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         ping_interval: float = 10.0,
         ping_timeout: float = 10.0,
         open_timeout: float = 10.0,
@@ -136,7 +143,7 @@ class TailStream:
         self.notify = notify
         self.connect = connect
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or _wait
         self.ping_interval, self.ping_timeout, self.open_timeout = ping_interval, ping_timeout, open_timeout
         self.renew_before = renew_before
         self.recv_timeout = recv_timeout

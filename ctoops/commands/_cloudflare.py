@@ -100,7 +100,7 @@ def live(
 ) -> None:
     """``--source live``: a tail until Ctrl-C, redrawn in place; then the final counts and verdict."""
     from ctoops.cloudflare.live import watch
-    from ctoops.commands.trend import _render
+    from ctoops.commands.trend import render
     from ctoops.liveview import LiveView
 
     view = LiveView(
@@ -112,4 +112,4 @@ def live(
         app.notify(line)
     if not trend.rows:
         raise BadInput("the live tail counted no request on the route groups' paths: no rate can be given")
-    _render(app, trend, window, max_429, max_5xx, min_requests, plot, fmt)
+    render(app, trend, window, max_429, max_5xx, min_requests, plot, fmt)

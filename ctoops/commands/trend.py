@@ -95,27 +95,25 @@ def errors_trend(
       ctoops errors trend --source live --window 1m --plot
     """
     from ctoops import trends
+    from ctoops.checks.clock import now
+    from ctoops.commands import _cloudflare
     from ctoops.dates import parse_instant
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
-    from ctoops.cloudflare.span import now  # the clock relative times are read on (pinned by tests)
-
     since_ms = parse_instant(since, "since", now=now()) if since else None
     until_ms = parse_instant(until, "until", now=now()) if until else None
     paths: list[Any] = list(sources)
-    from ctoops.commands import _cloudflare
-
     cloud = _cloudflare.choose(app, source_format, paths)
     if cloud == "live":
         return _cloudflare.live(app, window, chosen, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if cloud is not None:
         trend = _cloudflare.fetch(app, cloud, since_ms, until_ms, window, chosen)
-        return _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if paths == ["-"] and _cloudflare.live_view_wanted(app, fmt):
         trend = _cloudflare.stdin_live(app, source_format, window, chosen, since_ms, until_ms, min_requests, plot)
-        return _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if not paths and app.settings.sandbox:
-        from ctoops.backends.sandbox import sample_tail_log
+        from ctoops.sandbox.tail import sample_tail_log
 
         app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
         paths = [("sandbox sample", sample_tail_log())]
@@ -126,10 +124,10 @@ def errors_trend(
     trend = trends.analyze(
         paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
     )
-    _render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
 
 
-def _render(
+def render(
     app: AppContext,
     trend: Any,
     window: str,
@@ -139,18 +137,21 @@ def _render(
     plot: bool,
     fmt: str,
 ) -> None:
-    """The table (or JSON/CSV), the summary lines, the chart, then the threshold verdict."""
+    """The table (or JSON/CSV), the summary lines, the chart, then the shared rates verdict
+    (``checks/rates.py``), for every source: files, stdin, Cloudflare, the live tail."""
+    from ctoops.checks.rates import Thresholds, enforce, judge
     from ctoops.render import emit
 
     _report_stats(app, trend)
+    verdict = judge(trend.rows, Thresholds(max_429_rate, max_5xx_rate, min_requests))
     rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
         emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             click.echo(line)
     else:
         emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             app.notify(line)
     if plot and trend.rows:
         from ctoops.render import color_enabled, rate_charts
@@ -163,7 +164,9 @@ def _render(
         color = color_enabled() and fmt == "table"
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
-    _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
+    for line in verdict.breach_lines():
+        click.echo(line, err=True)
+    enforce(verdict)
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -175,28 +178,8 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pct(rate: float) -> str:
-    return f"{rate * 100:.1f}%"
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _summary_lines(rows: list[dict[str, Any]], min_requests: int) -> list[str]:
-    from ctoops.trends.compute import summary
-
-    lines = []
-    for s in summary(rows, min_requests):
-        w4, w5 = s["worst_429"], s["worst_5xx"]
-        outcomes = f", {s['error_outcomes']} of them error outcomes" if s["error_outcomes"] else ""
-        lines.append(
-            f"{s['bucket']}: {_n(s['requests'], 'request')} in {_n(s['windows'], 'window')}; "
-            f"429 {s['status_429']} ({_pct(s['rate_429'])}), 5xx {s['status_5xx']} ({_pct(s['rate_5xx'])}{outcomes}); "
-            f"worst 429 {_pct(w4['rate'])} at {_iso(w4['window_start'])} ({_n(w4['requests'], 'request')}), "
-            f"worst 5xx {_pct(w5['rate'])} at {_iso(w5['window_start'])} ({_n(w5['requests'], 'request')})"
-        )
-    return lines
 
 
 def _report_stats(app: AppContext, trend: Any) -> None:
@@ -205,7 +188,9 @@ def _report_stats(app: AppContext, trend: Any) -> None:
         app.notify(f"skipped {_n(stats.malformed, 'malformed record')} (first at {', '.join(stats.locations)})")
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
-    sampled = sorted({r["window_start"] for r in trend.rows if r["sampled"]})
+    # Cloudflare's sampled analytics carry sample_interval; the live tail's gaps carry gap
+    tail_sampled = [r for r in trend.rows if r["sampled"] and r.get("sample_interval", 1) == 1 and not r.get("gap")]
+    sampled = sorted({r["window_start"] for r in tail_sampled})
     if sampled:
         app.notify(
             f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
@@ -222,28 +207,3 @@ def _report_stats(app: AppContext, trend: Any) -> None:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
     if not trend.rows:
         app.notify("no request in the buckets in this input")
-
-
-def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
-    from ctoops.errors import CheckFailed
-    from ctoops.trends.compute import breaches
-
-    found = breaches(rows, max_429, max_5xx, min_requests)
-    if not found:
-        return
-    factors = {(r["window_start"], r["bucket"]): r.get("sample_interval", 1) for r in rows}
-    for b in found[:20]:
-        factor = factors.get((b.window_start, b.bucket), 1)
-        estimate = f", an estimate: sampled 1 in {factor:g}" if factor > 1 else ""
-        click.echo(
-            f"over threshold: {b.bucket} {_iso(b.window_start)} {b.what} rate {_pct(b.rate)} > "
-            f"{_pct(b.limit)} ({b.requests} requests{estimate})",
-            err=True,
-        )
-    if len(found) > 20:
-        click.echo(f"... and {len(found) - 20} more", err=True)
-    windows = len({(b.window_start, b.bucket) for b in found})
-    raise CheckFailed(
-        f"{_n(windows, 'window')} over the 429/5xx thresholds (windows with fewer than {min_requests} requests "
-        "are not held to them)"
-    )

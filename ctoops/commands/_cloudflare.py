@@ -113,3 +113,21 @@ def live(
     if not trend.rows:
         raise BadInput("the live tail counted no request on the route groups' paths: no rate can be given")
     render(app, trend, window, max_429, max_5xx, min_requests, plot, fmt)
+
+
+def runbook_rates(app: Any) -> Any:
+    """Step 5's Cloudflare counts (``runbook.operations.Context.cloudflare``) when a Cloudflare
+    token is configured, else None (step 5 then reads ``-p rates.sources=`` or is skipped)."""
+    from ctoops.cloudflare.settings import resolve
+
+    if app.settings.sandbox or not resolve(app).configured:
+        return None
+
+    def rows(
+        source: str, since_ms: int | None, until_ms: int | None, window: str, buckets: tuple[str, ...] | None
+    ) -> list[dict[str, Any]]:
+        trend = fetch(app, source, since_ms, until_ms, window, buckets)
+        result: list[dict[str, Any]] = trend.rows
+        return result
+
+    return rows

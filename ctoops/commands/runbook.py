@@ -96,7 +96,11 @@ def runbook_run(
 
     def run() -> list[Any]:
         s = app.settings
-        ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
+        from ctoops.commands._cloudflare import runbook_rates
+
+        ctx = core.Context(
+            backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox, cloudflare=runbook_rates(app)
+        )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")
             click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")

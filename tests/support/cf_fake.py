@@ -43,6 +43,7 @@ class Scenario:
     max_page_size: int = 10000
     group_limit_honoured: int | None = None  # drop group rows beyond this many (telemetry)
     host_seen: bool = True
+    tail_denied: bool = False
     seen_requests: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,39 @@ class FakeCloudflare:
         server.route("POST", f"{PREFIX}/graphql", self.graphql)
         server.route("GET", f"{PREFIX}/zones", self.zones)
         server.route("GET", f"{PREFIX}/accounts", self.accounts)
+        script = f"{PREFIX}/accounts/{ACCOUNT}/workers/scripts/opencto-api"
+        server.route("GET", f"{script}/script-settings", self.script_settings)
+        server.route("GET", f"{script}/tails", self.tails)
+        server.route("GET", f"{PREFIX}/user/tokens/verify", self.verify)
+
+    def verify(self, seen: Seen) -> Reply:
+        """GET /user/tokens/verify: {id, status} and the "valid and active" message."""
+        if self.s.permission_error:
+            return Reply(
+                401,
+                json={
+                    "success": False,
+                    "errors": [{"code": 1000, "message": "Invalid API Token"}],
+                    "messages": [],
+                    "result": None,
+                },
+            )
+        message = {"code": 10000, "message": "This API Token is valid and active", "type": None}
+        return Reply(
+            json={**envelope({"id": "f267e341f3dd4697bd3b9f71dd96247f", "status": "active"}), "messages": [message]}
+        )
+
+    def script_settings(self, seen: Seen) -> Reply:
+        """cloudflare-python ScriptSetting: logpush, observability {enabled, head_sampling_rate}."""
+        if self.s.permission_error:
+            return denied()
+        observability = {"enabled": self.s.observability_enabled, "head_sampling_rate": 1 / self.s.sample_interval}
+        return Reply(json=envelope({"logpush": False, "observability": observability, "tail_consumers": None}))
+
+    def tails(self, seen: Seen) -> Reply:
+        if self.s.permission_error or self.s.tail_denied:
+            return denied()
+        return Reply(json=envelope([]))
 
     def zones(self, seen: Seen) -> Reply:
         """GET /zones?name=: the zone list (v4 envelope with result_info), exact name match."""

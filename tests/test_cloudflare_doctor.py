@@ -1,0 +1,68 @@
+"""`ctoops doctor logs` against a loopback Cloudflare (tests/support/cf_fake.py): each source's
+probe, what it says is needed, and the exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cf_fake import FakeCloudflare, Scenario
+from cf_traffic import ACCOUNT, ZONE, events
+
+TOKEN = "cf-test-token-0000000000000000"
+
+
+@pytest.fixture
+def cloudflare(server, monkeypatch):
+    def start(**scenario):
+        fake = FakeCloudflare(server, events(), Scenario(**scenario))
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+        monkeypatch.setenv("CLOUDFLARE_ZONE_ID", ZONE)
+        monkeypatch.setenv("CLOUDFLARE_BASE_URL", fake.base_url)
+        monkeypatch.setattr("ctoops.checks.clock.now", lambda: 1795262400.0)
+        return fake
+
+    return start
+
+
+def by_source(result) -> dict[str, dict]:
+    return {row["source"]: row for row in json.loads(result.stdout)}
+
+
+def test_every_source_usable(ctoops, cloudflare):
+    cloudflare()
+    result = ctoops("doctor", "logs", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = by_source(result)
+    assert [rows[s]["usable"] for s in ("files", "observability", "graphql", "live")] == ["yes"] * 4
+    assert "head_sampling_rate = 1.0" in rows["observability"]["detail"]
+    assert "history 31 days" in rows["graphql"]["detail"]
+    assert rows["logpush"]["usable"] == "no"
+    assert TOKEN not in result.all and "****0000" in result.stderr
+
+
+def test_observability_off_and_no_tail_permission_name_what_is_needed(ctoops, cloudflare):
+    cloudflare(observability_enabled=False, tail_denied=True)
+    result = ctoops("doctor", "logs", "--format", "json")
+    assert result.exit_code == 0, result.stderr  # graphql still sees the worker
+    rows = by_source(result)
+    assert rows["observability"]["usable"] == "no" and "enabled = False" in rows["observability"]["detail"]
+    assert "[observability] enabled = true" in rows["observability"]["needs"]
+    assert rows["live"]["usable"] == "no" and "[code 10000]" in rows["live"]["detail"]
+    assert "Workers Tail Read" in rows["live"]["needs"]
+
+
+def test_a_token_that_sees_nothing_fails(ctoops, cloudflare):
+    cloudflare(permission_error=True)
+    result = ctoops("doctor", "logs")
+    assert result.exit_code == 1
+    assert "no Cloudflare source can see this worker" in result.stderr
+
+
+def test_without_a_token_only_files(ctoops):
+    result = ctoops("doctor", "logs", "--format", "json")
+    assert result.exit_code == 3
+    rows = by_source(result)
+    assert rows["files"]["usable"] == "yes" and rows["graphql"]["usable"] == "not probed"
+    assert "CLOUDFLARE_API_TOKEN" in rows["graphql"]["needs"]

@@ -51,7 +51,8 @@ def login(app: Any, token: str, *, check: bool, insecure: bool) -> list[str]:
             lines.append(f"account {account} ({ids[0].get('name')}), the token's only account, saved too")
         else:
             lines.append(
-                f"the token sees {len(ids)} accounts: set CLOUDFLARE_ACCOUNT_ID (or the profile's cloudflare_account_id)"
+                f"the token sees {len(ids)} accounts: set CLOUDFLARE_ACCOUNT_ID "
+                "(or the profile's cloudflare_account_id)"
             )
     where = app.store.set(keyring_account("token", s.profile), token, insecure=insecure)
     profile = f" (profile {s.profile})" if s.profile else ""

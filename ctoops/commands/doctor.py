@@ -52,7 +52,8 @@ def doctor_logs(app: AppContext, fmt: str) -> None:
         app.notify(f"{name}: {shown}")
     if not settings.configured:
         raise NotAuthenticated(
-            "no Cloudflare token: only files can be read; set CLOUDFLARE_API_TOKEN or run `ctoops auth login --cloudflare`"
+            "no Cloudflare token: only files can be read; set CLOUDFLARE_API_TOKEN "
+            "or run `ctoops auth login --cloudflare`"
         )
     if not any(f.usable for f in findings if f.source in ("observability", "graphql", "live")):
         raise CheckFailed("no Cloudflare source can see this worker: see the `needs` column")

@@ -212,10 +212,15 @@ def test_live_trend_counts_like_the_file_marks_gaps_and_ctrl_c_gives_the_verdict
 
     from ctoops import liveview
 
+    path = tmp_path / "tail.ndjson"
+    path.write_bytes(tail_ndjson(items))
+    expected = json.loads(ctoops("errors", "trend", str(path), "--window", "1h", "--format", "json").stdout)
+    total = sum(r["requests"] for r in expected)
     deadline = time.monotonic() + 30  # a safety net: the assertions below say what was missing
 
     def update(self, snapshot):  # the user presses Ctrl-C once everything has arrived
-        if server.done.is_set() and snapshot.events >= len(sent) + 2 or time.monotonic() > deadline:
+        arrived = sum(r["requests"] for r in snapshot.rows)
+        if server.done.is_set() and arrived >= total or time.monotonic() > deadline:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(liveview.LiveView, "update", update)
@@ -225,9 +230,6 @@ def test_live_trend_counts_like_the_file_marks_gaps_and_ctrl_c_gives_the_verdict
     server.close()
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    path = tmp_path / "tail.ndjson"
-    path.write_bytes(tail_ndjson(items))
-    expected = json.loads(ctoops("errors", "trend", str(path), "--window", "1h", "--format", "json").stdout)
     keys = ("window_start", "bucket", "requests", "status_429", "status_5xx", "error_outcomes")
     assert [tuple(r[k] for k in keys) for r in rows] == [tuple(r[k] for k in keys) for r in expected]
     assert all(r["sampled"] for r in rows if r["window_start"] == "2026-11-21T09:00:00Z")  # the overload notice

@@ -9,6 +9,7 @@ regenerate with tests/support/record_cf.py; re-record against a real account: ca
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,14 @@ from cf_cases import CASES
 from cf_scrub import before_record_request, before_record_response
 from cf_traffic import events, tail_ndjson
 
-TOKEN = "cf-test-token-0000000000000000"
+# read at import, before the autouse fixture clears the environment: what re-recording against a
+# real account uses (cassettes/README.md, "Cloudflare"); replay needs none of them
+TOKEN = os.environ.get("CTOOPS_TEST_CLOUDFLARE_API_TOKEN", "cf-test-token-0000000000000000")
+REAL_IDS = {
+    name: os.environ[f"CTOOPS_TEST_{name}"]
+    for name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_ZONE_ID")
+    if os.environ.get(f"CTOOPS_TEST_{name}")
+}
 BUCKET_OF = {
     ("POST", "/api/v1/realtime/token"): "realtime_token",
     ("GET", "/api/v1/cto/openai/models"): "cto_openai_proxy",
@@ -47,7 +55,7 @@ def cloudflare(ctoops, recorded_clock, monkeypatch, request):
     case = CASES[request.node.name]
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
     for name, value in case.env.items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name, REAL_IDS.get(name, value))
     return lambda: ctoops(*case.args)
 
 

@@ -106,7 +106,7 @@ def count(
     from ctoops.errors import BadInput
     from ctoops.trends import Trend
     from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
-    from ctoops.trends.readers import Stats
+    from ctoops.trends import Stats
 
     if window not in WINDOWS:
         raise BadInput(f"unknown window {window!r} (windows: {', '.join(WINDOWS)})")

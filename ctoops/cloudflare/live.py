@@ -1,9 +1,12 @@
 """``errors trend --source live``: the tail's events counted as they arrive, until Ctrl-C.
 
-The tail runs in a thread (:class:`~ctoops.cloudflare.tail.TailStream`); this thread takes what
-arrived every ``tick`` seconds, writes it as ``wrangler tail --format json | jq -c`` lines and
-hands them to the trends readers (``readers.detect``/``readers.parse``: the same parser, the
-same malformed-record counting as a tail file), then to ``Tally``. Cloudflare's sampling
+The tail runs in a thread (:class:`~ctoops.cloudflare.tail.TailStream`) and writes each event as
+a ``wrangler tail --format json | jq -c`` line. When the trends engine reads live streams
+itself (``trends.StreamSource`` with ``live=True`` and ``analyze(on_progress=...)``), those
+lines go through a :class:`TailPipe` into ``trends.analyze`` like a live stdin, which handles
+Ctrl-C and progress. Otherwise (an engine without streams), this thread takes what arrived
+every ``tick`` seconds and hands it to the trends readers (``readers.detect``/``parse``: the
+same parser, the same malformed-record counting as a tail file), then to ``Tally``. Cloudflare's sampling
 notices (``overload``/``overload-stop``) flag windows ``sampled`` there; the tail's
 disconnections flag the windows they touch ``sampled`` too, with ``gap`` set, and are listed,
 so a gap is never read as "no errors".
@@ -11,7 +14,9 @@ so a gap is never read as "no errors".
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,7 +65,7 @@ class LiveCounter:
 
     def __init__(self, window: str, buckets: tuple[str, ...] | None) -> None:
         from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
-        from ctoops.trends.readers import Stats
+        from ctoops.trends import Stats
 
         self.width = WINDOWS[window]
         self.tally = Tally(self.width, tuple(buckets or BUCKETS))
@@ -82,13 +87,8 @@ class LiveCounter:
             batch, self.pending = self.pending, []
         if not batch:
             return 0
-        lines = []
-        for message in batch:
-            try:
-                lines.append(json.dumps(json.loads(message), separators=(",", ":")))
-            except ValueError:
-                lines.append(message.replace("\n", " "))  # the reader counts it as malformed, with its line
-        chunk = ("\n".join(lines) + "\n").encode()
+        lines = [line_of(message) for message in batch]  # a torn one stays, to be counted as malformed
+        chunk = b"".join(lines)
         layout = readers.detect(chunk, "tail") or readers.Layout("tail", False, dict(readers.TAIL_KEYS))
         before = len(self.tally.notices)
         self.tally.add(readers.parse(layout, memoryview(chunk), "cloudflare tail", self.line, self.stats))
@@ -96,6 +96,48 @@ class LiveCounter:
         for _, kind in self.tally.notices[before:]:
             self.sampling = kind == "overload"
         return len(batch)
+
+
+class TailPipe(io.RawIOBase):
+    """The tail's lines as a binary stream: ``read`` blocks until some arrived, ``b""`` once
+    :meth:`finish` was called and everything was read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = bytearray()
+        self._done = False
+        self._ready = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def feed(self, data: bytes) -> None:
+        with self._ready:
+            self._buffer += data
+            self._ready.notify_all()
+
+    def finish(self) -> None:
+        with self._ready:
+            self._done = True
+            self._ready.notify_all()
+
+    def readinto(self, target: Any) -> int:
+        with self._ready:
+            while not self._buffer and not self._done:
+                self._ready.wait(0.5)
+            n = min(len(target), len(self._buffer))
+            target[:n] = self._buffer[:n]
+            del self._buffer[:n]
+            return n
+
+
+def line_of(message: str) -> bytes:
+    """One message as one NDJSON line (re-serialised compact; an unparsable one kept on one
+    line, for the reader to count as malformed)."""
+    try:
+        return (json.dumps(json.loads(message), separators=(",", ":")) + "\n").encode()
+    except ValueError:
+        return (message.replace("\r", " ").replace("\n", " ") + "\n").encode()
 
 
 def watch(
@@ -109,14 +151,17 @@ def watch(
 ) -> tuple[Any, list[str]]:
     """Count a live tail until Ctrl-C (or the tail gives up); returns the Trend and the
     coverage lines to print. ``on_progress`` is called every ``tick`` seconds."""
+    from ctoops import trends
     from ctoops.cloudflare.target import make_target
     from ctoops.trends import Trend
 
-    counter = LiveCounter(window, buckets)
     if stream is None:
         target = make_target(app)
         stream = TailStream(TailApi(target), notify=app.notify)
         app.notify(f"live tail of the script {target.script()} (Ctrl-C for the final counts)")
+    if hasattr(trends, "StreamSource"):
+        return _through_engine(app, window, buckets, on_progress, stream)
+    counter = LiveCounter(window, buckets)
     stop = threading.Event()
     failure: list[BaseException] = []
 
@@ -148,6 +193,67 @@ def watch(
     rows = mark_gaps(counter.tally.rows(), gaps, counter.width)
     trend = Trend(rows, counter.stats, counter.tally, interrupted=interrupted)
     return trend, coverage_lines(rows, gaps, counter.width, stream)
+
+
+def _through_engine(
+    app: Any,
+    window: str,
+    buckets: tuple[str, ...] | None,
+    on_progress: Callable[[Snapshot], None],
+    stream: TailStream,
+) -> tuple[Any, list[str]]:
+    """The tail as a live source of the trends engine: its lines go into an OS pipe, which the
+    engine reads as it reads ``<(wrangler tail ...)`` (``/dev/fd/N``, polled, so it hands over
+    what arrived at once), or as a live ``StreamSource`` where there is no ``/dev/fd``."""
+    from ctoops import trends
+    from ctoops.trends.compute import WINDOWS
+
+    width = WINDOWS[window]
+    read_end, write_end = os.pipe()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            stream.run(lambda message: os.write(write_end, line_of(message)), stop)
+        except BrokenPipeError:
+            pass  # the engine stopped reading (Ctrl-C): nothing more to hand over
+        except BaseException as exc:  # handed to the main thread
+            failure.append(exc)
+        finally:
+            os.close(write_end)  # end of file for the engine
+
+    def progress(trend: Any) -> None:
+        gaps = stream.gaps()
+        rows = mark_gaps([dict(r) for r in trend.rows], gaps, width)
+        events = int(getattr(trend.stats, "records", 0) or 0)
+        on_progress(Snapshot(rows, stream.coverage.state, events, gaps))
+
+    path = f"/dev/fd/{read_end}"
+    source: Any = path
+    if not os.path.exists(path):
+        stream_source: Any = getattr(trends, "StreamSource")  # noqa: B009 - only engines that have it come here
+        source = stream_source(
+            "cloudflare tail", open=lambda: os.fdopen(os.dup(read_end), "rb", buffering=0), live=True
+        )
+    reader = threading.Thread(target=run, name="ctoops-tail", daemon=True)
+    reader.start()
+    analyze: Any = trends.analyze
+    try:
+        trend = analyze([source], source_format="tail", window=window, buckets=buckets, on_progress=progress)
+    except Exception:
+        if failure:
+            raise failure[0] from None
+        raise
+    finally:
+        stop.set()
+        os.close(read_end)  # a writer blocked on a full pipe gets EPIPE and ends
+        reader.join(30)
+    if failure and not trend.interrupted:
+        app.notify(f"the tail stopped: {getattr(failure[0], 'message', failure[0])}")
+    gaps = stream.gaps()
+    trend.rows = mark_gaps(trend.rows, gaps, width)
+    return trend, coverage_lines(trend.rows, gaps, width, stream)
 
 
 def snapshot(counter: LiveCounter, stream: TailStream) -> Snapshot:

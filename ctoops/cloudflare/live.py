@@ -65,11 +65,10 @@ class LiveCounter:
 
     def __init__(self, window: str, buckets: tuple[str, ...] | None) -> None:
         from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
-        from ctoops.trends import Stats
 
         self.width = WINDOWS[window]
         self.tally = Tally(self.width, tuple(buckets or BUCKETS))
-        self.stats = Stats()
+        self.stats: Any = _new_stats()
         self.pending: list[str] = []
         self.lock = threading.Lock()
         self.line = 1
@@ -213,9 +212,12 @@ def _through_engine(
     stop = threading.Event()
     failure: list[BaseException] = []
 
+    def hand_over(message: str) -> None:
+        os.write(write_end, line_of(message))
+
     def run() -> None:
         try:
-            stream.run(lambda message: os.write(write_end, line_of(message)), stop)
+            stream.run(hand_over, stop)
         except BrokenPipeError:
             pass  # the engine stopped reading (Ctrl-C): nothing more to hand over
         except BaseException as exc:  # handed to the main thread
@@ -279,3 +281,10 @@ def coverage_lines(rows: list[dict[str, Any]], gaps: list[Gap], width_s: int, st
             f"could not delete tail(s) {'; '.join(stream.coverage.delete_failures)}: they expire by themselves"
         )
     return lines
+
+
+def _new_stats() -> Any:
+    """The trends engine's ``Stats`` (exported by ``ctoops.trends`` in every version of it)."""
+    from ctoops import trends
+
+    return getattr(trends, "Stats")()  # noqa: B009 - not in ``__all__`` in every version

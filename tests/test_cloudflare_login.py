@@ -63,3 +63,41 @@ def test_a_refused_token_is_not_stored(ctoops, server, monkeypatch):
 def test_login_never_reads_the_token_from_argv_and_needs_a_terminal_to_prompt(ctoops):
     result = ctoops("auth", "login", "--cloudflare")
     assert result.exit_code == 2 and "pipe it in with --with-token" in result.stderr
+
+
+def test_config_show_lists_the_cloudflare_settings_and_their_sources(ctoops, monkeypatch, tmp_path):
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[profiles.prod]\ncloudflare_zone_id = "fedcba9876543210fedcba9876543210"\n')
+    monkeypatch.setenv("CF_API_TOKEN", TOKEN)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    result = ctoops("--profile", "prod", "config", "show", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["setting"]: r for r in json.loads(result.stdout)}
+    assert rows["cloudflare_token"] == {
+        "setting": "cloudflare_token",
+        "value": "****cdef",
+        "source": "env CF_API_TOKEN",
+    }
+    assert rows["cloudflare_account_id"]["source"] == "env CLOUDFLARE_ACCOUNT_ID"
+    assert rows["cloudflare_zone_id"]["value"] == ZONE and rows["cloudflare_zone_id"]["source"].startswith(
+        "profile prod"
+    )
+    assert rows["cloudflare_script"] == {
+        "setting": "cloudflare_script",
+        "value": "opencto-api",
+        "source": "derived from the API URL https://api.opencto.works",
+    }
+    assert rows["cloudflare_base_url"]["value"] == "https://api.cloudflare.com/client/v4"
+    assert TOKEN not in result.all
+
+
+def test_cloudflare_api_token_wins_over_cf_api_token(ctoops, monkeypatch):
+    monkeypatch.setenv("CF_API_TOKEN", "cf-other-token-000000000000wxyz")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    result = ctoops("config", "show", "--format", "json")
+    rows = {r["setting"]: r for r in json.loads(result.stdout)}
+    assert (
+        rows["cloudflare_token"]["value"] == "****cdef" and "CLOUDFLARE_API_TOKEN" in rows["cloudflare_token"]["source"]
+    )
+    assert "CLOUDFLARE_API_TOKEN and CF_API_TOKEN differ: using CLOUDFLARE_API_TOKEN" in result.stderr

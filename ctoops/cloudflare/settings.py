@@ -71,6 +71,23 @@ class CloudflareSettings:
         """True when a token is there: the live sources can be tried."""
         return bool(self.token.value)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """``config show`` rows: setting, value (the token masked), source."""
+        from ctoops.redact import mask
+
+        token = self.token
+        return [
+            {
+                "setting": "cloudflare_token",
+                "value": mask(token.value) if token.value else None,
+                "source": token.source,
+            },
+            {"setting": "cloudflare_account_id", "value": self.account_id.value, "source": self.account_id.source},
+            {"setting": "cloudflare_zone_id", "value": self.zone_id.value, "source": self.zone_id.source},
+            {"setting": "cloudflare_script", "value": self.script.value, "source": self.script.source},
+            {"setting": "cloudflare_base_url", "value": self.base_url, "source": self.base_url_source},
+        ]
+
     def shown(self) -> dict[str, str]:
         """Every setting and its source, for ``doctor logs`` and ``config show`` (token masked)."""
         from ctoops.redact import mask

@@ -72,8 +72,9 @@ def engine_counts_weights() -> bool:
         from ctoops.trends.compute import Tally
 
         probe = Tally(60, ("realtime_token",))
-        probe.add(table([Row(0, "POST", "/api/v1/realtime/token", 200, "ok", 3)]))
-        _NATIVE = probe.counts.get((0, "realtime_token"), [0])[0] == 3
+        probe.add(table([Row(60_000, "POST", "/api/v1/realtime/token", 200, "ok", 3)]))
+        rows = probe.rows()
+        _NATIVE = bool(rows) and rows[0]["requests"] == 3
     return _NATIVE
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -129,6 +130,7 @@ class CtoopsGroup(click.Group):
         from ctoops.redact import redact
 
         register_env_secrets()
+        restore = _exit_on_sigterm()
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort as exc:
@@ -151,6 +153,8 @@ class CtoopsGroup(click.Group):
             error = internal_error(exc, "--traceback" in (args or sys.argv))
             error.show()
             sys.exit(error.exit_code)
+        finally:
+            restore()
         sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -179,6 +183,27 @@ def internal_error(exc: BaseException, show_traceback: bool) -> InternalError:
         f"internal error ({type(exc).__name__}: {exc}). This is a bug in ctoops: {hint}, "
         "and report it to the ctoops maintainers with that output"
     )
+
+
+def _exit_on_sigterm() -> Callable[[], None]:
+    """SIGTERM ends the run like an exception (exit 143): every ``finally`` runs, so a file
+    being written atomically leaves no temporary file behind. Returns what restores the
+    previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _quiet_stdout() -> None:

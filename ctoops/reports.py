@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ctoops import __version__
@@ -166,8 +167,6 @@ def write_reports(
     report_json: str | None = None,
     prom_file: str | None = None,
 ) -> None:
-    from pathlib import Path
-
     from ctoops.files import atomic_write_text
     from ctoops.render import dumps
 
@@ -179,10 +178,18 @@ def write_reports(
         atomic_write_text(Path(prom_file), prometheus(results, info), mode=0o644)
 
 
-def check_report_paths(*paths: str | None) -> None:
-    """Before any check runs: each report's folder must exist and be writable (exit 2)."""
+def check_report_paths(
+    *paths: str | None, inputs: Sequence[str | Path] = (), notify: Callable[[str], None] | None = None
+) -> list[Path | None]:
+    """Before any check runs: each report's folder exists and is writable, no report is an
+    input of the run (``inputs``: the runbook, the config file) or another report (exit 2).
+    Returns the files to write (a link's target), None where no report was asked for."""
+    from ctoops.errors import BadInput
     from ctoops.files import check_writable
 
-    for given in paths:
-        if given:
-            check_writable(given, "report")
+    given = [p for p in paths if p]
+    for i, one in enumerate(given):
+        for other in given[i + 1 :]:
+            if Path(one).resolve() == Path(other).resolve():
+                raise BadInput(f"report {one} is asked for twice (two reports cannot share a file)")
+    return [check_writable(p, "report", inputs=inputs, notify=notify) if p else None for p in paths]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fakeserver import FakeServer
-from scrub import SECRET_HEADERS, before_record_request, before_record_response
+from scrub import SECRET_HEADERS, before_record_request, before_record_response, remember
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -24,6 +24,19 @@ RECORD_TOKEN = os.environ.get("CTOOPS_TEST_OPENCTO_TOKEN", "test-opencto-token-0
 RECORD_WORKSPACE = os.environ.get("CTOOPS_TEST_WORKSPACE", "acme")
 RECORD_OPENAI_KEY = os.environ.get("CTOOPS_TEST_OPENAI_API_KEY", "test-openai-key-0000")
 RECORD_ADMIN_KEY = os.environ.get("CTOOPS_TEST_OPENAI_ADMIN_KEY", "test-openai-admin-key-0000")
+# real secrets given for a recording are scrubbed wherever they appear, and searched for by
+# the leak test (tests/test_cassettes.py), bare, in an HTML title or inside an escaped string
+remember(
+    *(
+        os.environ.get(name, "")
+        for name in (
+            "CTOOPS_TEST_OPENCTO_TOKEN",
+            "CTOOPS_TEST_OPENAI_API_KEY",
+            "CTOOPS_TEST_OPENAI_ADMIN_KEY",
+            "CTOOPS_TEST_BYOK_KEY",
+        )
+    )
+)
 
 CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING", "CLOUDFLARE_", "CF_")
 CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
@@ -136,3 +149,16 @@ def vcr_config() -> dict[str, Any]:
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     """cassettes/<test module name>/, at the top level of the repository."""
     return str(CASSETTES / request.module.__name__.split(".")[-1])
+
+
+@pytest.fixture
+def realtime_ws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A loopback Realtime WebSocket server (tests/support/realtime_server.py) accepting any
+    client secret (a cassette's is scrubbed to ``REDACTED``), with OPENAI_BASE_URL pointing at it: the connect stage of
+    `realtime check`, smoke's realtime_session and runbook step 3 reach it instead of OpenAI."""
+    from realtime_server import RealtimeServer
+
+    server = RealtimeServer(secret=None)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.close()

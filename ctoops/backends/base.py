@@ -152,17 +152,21 @@ def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
     answered = session.get("model") or body.get("model") or model
     answered_model = answered if isinstance(answered, str) else model
     if "clientSecret" in body or "expiresAt" in body:
-        return RealtimeSecret(_str(body.get("clientSecret")), _int(body.get("expiresAt")), answered_model, "worker")
-    nested = body.get("client_secret")
-    if isinstance(nested, dict):
-        return RealtimeSecret(_str(nested.get("value")), _int(nested.get("expires_at")), answered_model, "beta")
-    if "value" in body or "expires_at" in body:
-        return RealtimeSecret(_str(body.get("value")), _int(body.get("expires_at")), answered_model, "ga")
-    return RealtimeSecret(None, None, answered_model, "none")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+        secret, expiry, shape, where = body, body, "worker", ("clientSecret", "expiresAt")
+    elif isinstance(body.get("client_secret"), dict):
+        secret = expiry = body["client_secret"]
+        shape, where = "beta", ("client_secret.value", "client_secret.expires_at")
+    elif "value" in body or "expires_at" in body:
+        secret, expiry, shape, where = body, body, "ga", ("value", "expires_at")
+    else:
+        return RealtimeSecret(None, None, answered_model, "none")
+    value = secret.get(where[0].rsplit(".", 1)[-1])
+    expires = expiry.get(where[1].rsplit(".", 1)[-1])
+    if value is not None and not isinstance(value, str):
+        raise UpstreamError(f"{who} answered a `{where[0]}` that is not a string: {_shape(value)}")
+    if expires is not None and _int(expires) is None:
+        raise UpstreamError(f"{who} answered an `{where[1]}` that is not unix seconds: {_shape(expires)}")
+    return RealtimeSecret(value, _int(expires), answered_model, shape)
 
 
 def _int(value: Any) -> int | None:

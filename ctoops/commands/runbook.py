@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, report_options, run_reported
+from ctoops.commands._options import format_option, pass_app, report_options, run_reported, session_options
 
 if TYPE_CHECKING:
     from ctoops.checks import CheckResult
@@ -92,14 +92,21 @@ def runbook_run(
     from ctoops.render import emit, emit_checks
     from ctoops.reports import json_report
 
-    book = core.override(core.load(core.find(runbook_name, app.settings.config_path.parent)), params)
+    path = core.find(runbook_name, app.settings.config_path.parent)
+    book = core.override(core.load(path), params)
 
     def run() -> list[Any]:
         s = app.settings
         from ctoops.commands._cloudflare import runbook_rates
 
         ctx = core.Context(
-            backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox, cloudflare=runbook_rates(app)
+            backend=app.backend,
+            workspace=s.workspace,
+            via=s.via,
+            sandbox=s.sandbox,
+            session=lambda model, auth, roundtrip, timeout: session_options(app, model, auth, roundtrip, timeout),
+            log=app.log,
+            cloudflare=runbook_rates(app),
         )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")
@@ -107,7 +114,9 @@ def runbook_run(
         return core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
 
     suite = f"runbook {book.name}"
-    results, info = run_reported(app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file)
+    results, info = run_reported(
+        app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file, inputs=(str(path),)
+    )
     if fmt == "json":
         emit(json_report(results, info), "json")
     elif fmt == "csv":

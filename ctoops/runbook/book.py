@@ -149,6 +149,8 @@ def _step(raw: Any, where: str) -> Step:
 
     if not isinstance(raw, dict):
         raise BadInput(f"{where}: a step must be a table")
+    if isinstance(raw.get("name"), str) and raw["name"]:
+        where = f"{where} ({raw['name']})"
     unknown = set(raw) - STEP_KEYS
     if unknown:
         raise BadInput(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(STEP_KEYS))})")
@@ -161,7 +163,6 @@ def _step(raw: Any, where: str) -> Step:
     name = raw.get("name")
     if not name:
         raise BadInput(f"{where}: every step needs a unique `name`")
-    where = f"{where} ({name})"
     manual = raw.get("manual", False)
     run = raw.get("run")
     if manual == (run is not None):

@@ -66,3 +66,48 @@ def test_without_a_token_only_files(ctoops):
     rows = by_source(result)
     assert rows["files"]["usable"] == "yes" and rows["graphql"]["usable"] == "not probed"
     assert "CLOUDFLARE_API_TOKEN" in rows["graphql"]["needs"]
+
+
+RATES_BOOK = """
+name = "rates-only"
+title = "Step 5 alone"
+
+[[step]]
+name = "rates"
+title = "5. Monitor 429 and 5xx rates"
+run = "errors trend"
+[step.with]
+sources = []
+since = "2026-11-21T09:00:00Z"
+until = "2026-11-21T11:00:00Z"
+window = "1h"
+max_429_rate = 0.5
+max_5xx_rate = 0.02
+min_requests = 20
+"""
+
+
+def test_runbook_step_5_counts_from_cloudflare_with_the_shared_verdict(ctoops, cloudflare, tmp_path):
+    cloudflare(observability_enabled=False)  # auto falls back to the zone's GraphQL counts
+    book = tmp_path / "rates.toml"
+    book.write_text(RATES_BOOK)
+    result = ctoops("runbook", "run", str(book), "--format", "json")
+    assert result.exit_code == 1, result.stderr  # the 5xx rate is over 2 % in both hours
+    report = json.loads(result.stdout)
+    check = next(c for c in report["checks"] if c["check"] == "rates")
+    assert check["status"] == "fail" and check["exitCode"] == 1
+    assert "over the 429/5xx thresholds" in check["detail"] and "cto_openai_proxy 429" in check["detail"]
+    assert "falling back to GraphQL" in result.stderr
+
+
+def test_runbook_step_5_reads_files_when_given_even_with_a_token(ctoops, cloudflare, tmp_path, server):
+    from cf_traffic import tail_ndjson
+
+    cloudflare()
+    log = tmp_path / "tail.ndjson"
+    log.write_bytes(tail_ndjson(events()))
+    book = tmp_path / "rates.toml"
+    book.write_text(RATES_BOOK.replace("sources = []", f"sources = [{str(log)!r}]"))
+    result = ctoops("runbook", "run", str(book), "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    assert not server.seen()  # no call to Cloudflare

@@ -68,12 +68,14 @@ def stdin_live(
     until_ms: int | None,
     min_requests: int,
     plot: bool,
+    max_429: float | None = None,
+    max_5xx: float | None = None,
 ) -> Any:
     """``-`` read through the trends engine with the live view redrawn on each progress report."""
     from ctoops import trends
     from ctoops.liveview import LiveView
 
-    view = LiveView(window, min_requests=min_requests, plot=plot, title="stdin")
+    view = LiveView(window, min_requests=min_requests, plot=plot, title="stdin", max_429=max_429, max_5xx=max_5xx)
     with view:
         analyze: Any = trends.analyze
         trend = analyze(

@@ -110,7 +110,9 @@ def errors_trend(
         trend = _cloudflare.fetch(app, cloud, since_ms, until_ms, window, chosen)
         return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if paths == ["-"] and _cloudflare.live_view_wanted(app, fmt):
-        trend = _cloudflare.stdin_live(app, source_format, window, chosen, since_ms, until_ms, min_requests, plot)
+        trend = _cloudflare.stdin_live(
+            app, source_format, window, chosen, since_ms, until_ms, min_requests, plot, max_429_rate, max_5xx_rate
+        )
         return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if not paths and app.settings.sandbox:
         from ctoops.sandbox.tail import sample_tail_log

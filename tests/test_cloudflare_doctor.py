@@ -111,3 +111,21 @@ def test_runbook_step_5_reads_files_when_given_even_with_a_token(ctoops, cloudfl
     result = ctoops("runbook", "run", str(book), "--format", "json")
     assert result.exit_code == 1, result.stderr
     assert not server.seen()  # no call to Cloudflare
+
+
+def test_since_7d_is_the_7_days_workers_logs_keeps_not_an_error(ctoops, cloudflare, monkeypatch):
+    cloudflare()
+    ticks = iter([1795262400.0, 1795262400.5] + [1795262401.0] * 100)  # each read of the clock a moment later
+    monkeypatch.setattr("ctoops.checks.clock.now", lambda: next(ticks))
+    result = ctoops(
+        "errors", "trend", "--source", "observability", "--since", "7d", "--window", "1h", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "2026-11-14T12:00:0" in result.stderr  # started at the oldest kept, not refused
+
+
+def test_older_than_kept_is_refused_before_any_query(ctoops, cloudflare, server):
+    cloudflare()
+    result = ctoops("errors", "trend", "--source", "observability", "--since", "8d")
+    assert result.exit_code == 2 and "older than Workers Logs keeps (7 days" in result.stderr
+    assert not server.seen()

@@ -28,7 +28,7 @@ from typing import Any
 
 from ctoops.cloudflare.api import named
 from ctoops.cloudflare.counts import Row
-from ctoops.cloudflare.observability import Fetched
+from ctoops.cloudflare.observability import SLACK_MS, Fetched
 from ctoops.cloudflare.span import Span, iso, parse_time
 from ctoops.cloudflare.target import CannotSee, Target
 from ctoops.errors import BadInput, CtoopsError, NotAuthenticated, RateLimited, UpstreamError
@@ -158,7 +158,10 @@ class GraphQL:
         if not limits.enabled:
             raise CannotSee("httpRequestsAdaptiveGroups is not enabled for this zone on its plan")
         now = self.now_ms()
-        if limits.not_older_than and span.start_ms < now - limits.not_older_than * 1000:
+        oldest = now - limits.not_older_than * 1000
+        if limits.not_older_than and oldest - SLACK_MS <= span.start_ms < oldest:  # `--since 30d` on a 30-day plan
+            span = Span(oldest, span.end_ms)
+        if limits.not_older_than and span.start_ms < oldest:
             raise BadInput(
                 f"--since {iso(span.start_ms)} is older than this zone's plan keeps in GraphQL "
                 f"({limits.not_older_than // 86400} days, notOlderThan {limits.not_older_than}s, so from "

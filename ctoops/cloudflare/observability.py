@@ -35,6 +35,7 @@ from ctoops.cloudflare.target import CannotSee, Target
 from ctoops.errors import BadInput, UpstreamError
 
 RETENTION_S = 7 * 86400  # Workers Logs keeps 7 days [V workers-logs.mdx]
+SLACK_MS = 600_000  # a range starting this little before the oldest kept starts there instead
 MAX_BUCKETS = 1440  # buckets per query: ctoops' own bound (no documented one), 1 day of minutes
 GROUP_LIMIT = 1000  # group rows per query (the MCP schema caps at 2000 [V])
 CONCURRENCY = 4
@@ -119,6 +120,8 @@ class Observability:
         """Rows for ``paths`` over ``span`` in ``width_s`` buckets; exit 2 when the source
         cannot see the worker in it."""
         oldest = self.now_ms() - RETENTION_S * 1000
+        if oldest - SLACK_MS <= span.start_ms < oldest:  # `--since 7d`, read a moment ago
+            span = Span(oldest, span.end_ms)
         if span.start_ms < oldest:
             raise BadInput(
                 f"--since {iso(span.start_ms)} is older than Workers Logs keeps (7 days, so from {iso(oldest)}): "

@@ -59,6 +59,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Runbooks: the OpenAI operational runbook and your own, as TOML files.",
     ),
     "config": ("ctoops.commands.config", "config", "Show the resolved settings and the config file's path."),
+    "doctor": (
+        "ctoops.commands.doctor",
+        "doctor",
+        "Diagnose the log sources: which work for this deployment now, and how to enable the rest.",
+    ),
 }
 
 

@@ -97,6 +97,8 @@ def runbook_run(
 
     def run() -> list[Any]:
         s = app.settings
+        from ctoops.commands._cloudflare import runbook_rates
+
         ctx = core.Context(
             backend=app.backend,
             workspace=s.workspace,
@@ -106,6 +108,7 @@ def runbook_run(
             log=app.log,
             trace_id=app.trace_id,
             target=app.target,
+            cloudflare=runbook_rates(app),
         )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")

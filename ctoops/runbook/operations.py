@@ -34,6 +34,9 @@ class Context:
     target: str = ""
     session: SessionFactory | None = None
     log: Callable[[str], None] | None = None
+    # Cloudflare counts for step 5 when a Cloudflare token is configured (commands/runbook.py):
+    # (source, since_ms, until_ms, window, buckets) -> trend rows
+    cloudflare: Callable[[str, int | None, int | None, str, tuple[str, ...] | None], list[dict[str, Any]]] | None = None
 
     def session_options(self, model: str, params: dict[str, Any], roundtrip: bool = False) -> SessionOptions:
         """``realtime_session``'s settings from a step's ``auth`` and ``connect_timeout``."""
@@ -124,8 +127,10 @@ def usage_costs(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]
 
 
 def errors_trend(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
-    """Step 5: 429/5xx rates from the given log sources (the sandbox reads its sample);
-    skipped, not passed, when there is no source or nothing to judge."""
+    """Step 5: 429/5xx rates from the given log sources (the sandbox reads its sample), else
+    from Cloudflare when a Cloudflare token is configured (Workers Observability, else GraphQL,
+    over ``since``, default the last hour); skipped, not passed, when there is no source or
+    nothing to judge."""
     from ctoops.checks import Skip
     from ctoops.checks.rates import Thresholds, rates_check
 
@@ -134,24 +139,32 @@ def errors_trend(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]
 
     def rows() -> list[dict[str, Any]]:
         from ctoops import trends
+        from ctoops.checks.clock import now
         from ctoops.dates import parse_instant
 
         paths = sources
+        since, until = params.get("since"), params.get("until")
+        window = params.get("window", "5m")
+        since_ms = parse_instant(since, "since", now=now()) if since else None
+        until_ms = parse_instant(until, "until", now=now()) if until else None
+        if not paths and not ctx.sandbox and ctx.cloudflare is not None:
+            buckets = tuple(params.get("buckets") or ()) or None
+            return ctx.cloudflare(params.get("source", "auto"), since_ms, until_ms, window, buckets)
         if not paths and ctx.sandbox:
             from ctoops.sandbox.tail import sample_tail_log
 
             paths = [("sandbox sample", sample_tail_log())]
         if not paths:
             raise Skip(
-                "no log source given: run with -p rates.sources=PATH (a wrangler tail capture or a Logpush folder)"
+                "no log source given: run with -p rates.sources=PATH (a wrangler tail capture or a Logpush folder), "
+                "or set CLOUDFLARE_API_TOKEN to count from Cloudflare"
             )
-        since, until = params.get("since"), params.get("until")
         trend = trends.analyze(
             paths,
-            window=params.get("window", "5m"),
+            window=window,
             buckets=params.get("buckets") or None,
-            since_ms=parse_instant(since, "since") if since else None,
-            until_ms=parse_instant(until, "until") if until else None,
+            since_ms=since_ms,
+            until_ms=until_ms,
         )
         return trend.rows
 

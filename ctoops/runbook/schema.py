@@ -54,6 +54,8 @@ PARAMETERS: dict[str, dict[str, ParamType]] = {
     },
     "errors trend": {
         "sources": Names(),
+        # with no sources and a Cloudflare token: which Cloudflare source counts (auto: observability, else graphql)
+        "source": click.Choice(("auto", "observability", "graphql")),
         "window": click.Choice(WINDOWS),
         "since": Text(),
         "until": Text(),

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": (
         "ctoops.commands.usage",
         "usage",
-        "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
+        "Usage and costs for a date range: summaries, forecasts, budget gates, exact exports.",
     ),
     "errors": (
         "ctoops.commands.trend",
@@ -59,6 +59,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Runbooks: the OpenAI operational runbook and your own, as TOML files.",
     ),
     "config": ("ctoops.commands.config", "config", "Show the resolved settings and the config file's path."),
+    "doctor": (
+        "ctoops.commands.doctor",
+        "doctor",
+        "Diagnose the log sources: which work for this deployment now, and how to enable the rest.",
+    ),
 }
 
 

@@ -25,8 +25,10 @@ def test_startup_benchmark_runs():
 
 
 def test_usage_benchmarks_run():
-    assert "ratio" in run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    pulled = run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    assert "ratio" in pulled and "complete: 365/365 days" in pulled
     assert "ratio pandas/ctoops" in run(str(BENCH / "usage_csv.py"), "--rows", "2000", "--repeat", "1")
+    assert "ratio openpyxl write-only / ctoops" in run(str(BENCH / "usage_xlsx.py"), "--rows", "500", "--repeat", "1")
 
 
 def test_trend_benchmark_runs(tmp_path):
@@ -42,3 +44,8 @@ def test_trend_benchmark_runs(tmp_path):
         "logpush-3000.ndjson.gz",
         "tail-3000.json",
     ]
+
+
+def test_realtime_probe_benchmark_runs():
+    out = run(str(BENCH / "realtime_probe.py"), "--pairs", "2", "--warmup", "1")
+    assert "ratio probe / bare websockets" in out

@@ -75,7 +75,7 @@ def test_tail_stdin_live_ctrl_c_reports_what_arrived(mode, gate, code):
     writer = subprocess.Popen([sys.executable, str(WRITER), mode], stdout=subprocess.PIPE)
     try:
         ctoops = Watched(["errors", "trend", "-", "--format", "json", *gate], stdin=writer.stdout.fileno())
-        ctoops.wait_for("reading: 10 records")
+        ctoops.wait_for("total 10 req")  # the live view (a line per bucket every 10 s off a terminal)
         ctoops.process.send_signal(signal.SIGINT)
         returncode, out, err = ctoops.finish()
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,9 +11,7 @@ from ctoops.dates import iso_second as _iso
 from ctoops.params import Fraction
 
 if TYPE_CHECKING:
-    from ctoops.checks.rates import Thresholds, Verdict
     from ctoops.context import AppContext
-    from ctoops.trends import Trend
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
 
@@ -29,13 +26,19 @@ def errors() -> None:
 @click.option(
     "--source",
     "source_format",
-    type=click.Choice(["auto", "tail", "logpush"]),
+    type=click.Choice(["auto", "tail", "logpush", "observability", "graphql", "live"]),
     default="auto",
     show_default=True,
-    help="Log format (detected per source).",
+    help="File format (tail, logpush; auto detects it per file), or a Cloudflare source with no files: "
+    "observability (Workers Logs), graphql (the zone's edge counts), live (a tail). auto with no files "
+    "and a Cloudflare token: observability, else graphql.",
 )
 @click.option("--window", type=click.Choice(WINDOWS), default="5m", show_default=True, help="Window width (UTC).")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago).")
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago). Cloudflare sources: default 1h.",
+)
 @click.option("--until", metavar="TIME", help="Only events before TIME.")
 @click.option(
     "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
@@ -71,25 +74,30 @@ def errors_trend(
     SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
     `wrangler tail --format json` (pretty or through `jq -c`; LF or CRLF; UTF-8, or UTF-16/32
     with a BOM, as PowerShell saves it) and Logpush workers_trace_events NDJSON (epoch or
-    RFC 3339 timestamps). Buckets as the worker's limiter: realtime_token is POST
-    /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
+    RFC 3339 timestamps). With no SOURCE and a Cloudflare token
+    (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
+    Workers Observability, else GraphQL analytics, or --source live for a live tail
+    (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the
+    worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is
+    GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
     response. Records that cannot be counted (torn, stray text, no timestamp, over 16 MiB)
     are skipped and counted on stderr with their file:line.
 
     Thresholds are fractions (0.05 = 5%), checked per window and bucket: any window over
     one exits 1 and lists it. A range with no request in it exits 2, never an empty pass.
-    On a live pipe, Ctrl-C stops reading and reports what arrived (exit 0, or 1 on a breach).
+    On a live pipe, Ctrl-C stops reading and reports what arrived (exit 0, or 1 on a breach);
+    anywhere else it exits 130.
 
     \b
     Examples:
       wrangler tail --format json | ctoops errors trend - --window 5m --plot
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
+      ctoops errors trend --since 24h --window 1h --plot --max-5xx-rate 0.02
+      ctoops errors trend --source live --window 1m --plot
     """
     try:
-        from ctoops.checks.rates import Thresholds, enforce
-
-        verdict = _run(
+        _trend(
             app,
             sources,
             source_format,
@@ -97,19 +105,18 @@ def errors_trend(
             since,
             until,
             buckets,
+            max_429_rate,
+            max_5xx_rate,
+            min_requests,
             plot,
             fmt,
-            Thresholds(max_429_rate, max_5xx_rate, min_requests),
         )
-        for line in verdict.breach_lines():
-            click.echo(line, err=True)
-        enforce(verdict)
     except KeyboardInterrupt:
         click.echo("ctoops: interrupted", err=True)
         raise click.exceptions.Exit(130) from None
 
 
-def _run(
+def _trend(
     app: AppContext,
     sources: tuple[str, ...],
     source_format: str,
@@ -117,63 +124,89 @@ def _run(
     since: str | None,
     until: str | None,
     buckets: tuple[str, ...],
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
     plot: bool,
     fmt: str,
-    thresholds: Thresholds,
-) -> Verdict:
+) -> None:
     from ctoops import trends
-    from ctoops.checks.rates import judge
+    from ctoops.checks.clock import now
+    from ctoops.commands import _cloudflare
     from ctoops.dates import parse_instant
-    from ctoops.errors import BadInput
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
-    since_ms = parse_instant(since, "since") if since else None
-    until_ms = parse_instant(until, "until") if until else None
+    since_ms = parse_instant(since, "since", now=now()) if since else None
+    until_ms = parse_instant(until, "until", now=now()) if until else None
     paths: list[Any] = list(sources)
+    cloud = _cloudflare.choose(app, source_format, paths)
+    if cloud == "live":
+        return _cloudflare.live(app, window, chosen, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if cloud is not None:
+        trend = _cloudflare.fetch(app, cloud, since_ms, until_ms, window, chosen)
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if paths == ["-"] and _cloudflare.live_view_wanted(app, fmt):
+        trend = _cloudflare.stdin_live(
+            app, source_format, window, chosen, since_ms, until_ms, min_requests, plot, max_429_rate, max_5xx_rate
+        )
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if not paths and app.settings.sandbox:
         from ctoops.sandbox.tail import sample_tail_log
 
         app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
         paths = [("sandbox sample", sample_tail_log())]
     if not paths:
+        from ctoops.errors import BadInput
+
         raise BadInput("no log source: give files, folders, or - for stdin (wrangler tail --format json | ...)")
     trend = trends.analyze(
-        paths,
-        source_format=source_format,
-        window=window,
-        buckets=chosen,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        on_progress=_progress(app),
+        paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
     )
+    render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+
+
+def render(
+    app: AppContext,
+    trend: Any,
+    window: str,
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> None:
+    """The table (or JSON/CSV), the summary lines, the chart, then the shared rates verdict
+    (``checks/rates.py``), for every source: files, stdin, Cloudflare, the live tail."""
+    from ctoops.checks.rates import Thresholds, enforce, judge
+
     _report_stats(app, trend)
-    verdict = judge(trend.rows, thresholds)
-    rows = [_shown(r) for r in trend.rows]
+    verdict = judge(trend.rows, Thresholds(max_429_rate, max_5xx_rate, min_requests))
     try:
-        _emit(app, trend, verdict, rows, fmt, plot, window)
+        _emit(app, trend, verdict, window, plot, fmt)
     except BrokenPipeError:  # the reader left (`| head`): stop writing, still give the verdict
         import os
         import sys
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return verdict
+    for line in verdict.breach_lines():
+        click.echo(line, err=True)
+    enforce(verdict)
 
 
-def _emit(
-    app: AppContext, trend: Trend, verdict: Verdict, rows: list[dict[str, Any]], fmt: str, plot: bool, window: str
-) -> None:
+def _emit(app: AppContext, trend: Any, verdict: Any, window: str, plot: bool, fmt: str) -> None:
     from ctoops.render import emit
 
+    rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
-        emit(rows, "table", columns=list(rows[0]))
+        emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
         for line in verdict.summary_lines():
             click.echo(line)
     else:
-        emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]))
+        emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
         for line in verdict.summary_lines():
             app.notify(line)
-    if plot:
+    if plot and trend.rows:
         from ctoops.render import color_enabled, rate_charts
         from ctoops.trends.compute import WINDOWS as SECONDS
 
@@ -184,28 +217,6 @@ def _emit(
         color = color_enabled() and fmt == "table"
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
-
-
-def _progress(app: AppContext) -> Callable[[Trend], None]:
-    """A stderr line while a live source is read, at most every 2 s and only on change."""
-    import time
-
-    last_at, last_seen = 0.0, (0, 0)
-
-    def show(snapshot: Trend) -> None:
-        nonlocal last_at, last_seen
-        now = time.monotonic()
-        seen = (snapshot.stats.records, snapshot.tally.events)
-        if seen == last_seen or now - last_at < 2:
-            return
-        last_at, last_seen = now, seen
-        requests = sum(r["requests"] for r in snapshot.rows)
-        app.notify(
-            f"reading: {_n(seen[0], 'record')}, {_n(requests, 'request')} in the buckets so far "
-            "(Ctrl-C to stop and report)"
-        )
-
-    return show
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -221,26 +232,35 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _report_stats(app: AppContext, trend: Trend) -> None:
+def _factor(row: dict[str, Any]) -> float:
+    """A row's sample interval: 1.0 when exact (absent or null), else Cloudflare's factor."""
+    return float(row.get("sample_interval") or 1.0)
+
+
+def _report_stats(app: AppContext, trend: Any) -> None:
     stats, tally = trend.stats, trend.tally
-    for line in stats.lines() + trend.notes:
-        app.notify(line)
+    for line in stats.lines() + list(getattr(trend, "notes", [])):
+        app.notify(line)  # skipped records by reason with file:line, bad bytes, unreadable files, other logs
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
-    if tally.outside:
+    if getattr(tally, "outside", 0):
         app.notify(f"left out {_n(tally.outside, 'request event')} outside --since/--until")
-    tail = sorted({r["window_start"] for r in trend.rows if r["sampled"] and r["sample_interval"] is None})
-    if tail:
+    # Cloudflare's sampled analytics carry sample_interval; the live tail's gaps carry gap
+    tail_sampled = [r for r in trend.rows if r["sampled"] and _factor(r) == 1 and not r.get("gap")]
+    sampled = sorted({r["window_start"] for r in tail_sampled})
+    if sampled:
         app.notify(
-            f"wrangler tail was sampling in {_n(len(tail), 'window')} from {_iso(tail[0])}: "
+            f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
             "their counts are a sample, not every request"
         )
-    scaled = [r for r in trend.rows if r["sample_interval"] is not None and r["sample_interval"] > 1]
-    if scaled:
-        largest = max(r["sample_interval"] for r in scaled)
+    estimated = sorted({r["window_start"] for r in trend.rows if _factor(r) > 1})
+    if estimated:
+        worst = max(_factor(r) for r in trend.rows)
         app.notify(
-            f"{_n(len({r['window_start'] for r in scaled}), 'window')} hold estimates scaled from a sample "
-            f"(sample interval up to {largest:g}): not every request was seen"
+            f"Cloudflare sampled {_n(len(estimated), 'window')} (up to 1 in {worst:g}): their counts are "
+            "estimates, and a threshold verdict on them is an estimate too"
         )
     if trend.interrupted:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
+    if not trend.rows:
+        app.notify("no request in the buckets in this input")

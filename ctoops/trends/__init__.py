@@ -12,7 +12,7 @@ from typing import Any
 
 from ctoops.errors import BadInput
 from ctoops.trends.compute import WINDOWS, Tally
-from ctoops.trends.readers import Source, Stats, expand, read
+from ctoops.trends.readers import Source, Stats, _name, expand, read
 
 
 @dataclass
@@ -66,7 +66,7 @@ def analyze(
         if pending is not None:
             pending.result()
     if tally.usable == 0:
-        where = ", ".join(s if isinstance(s, str) else s[0] for s in sources)
+        where = ", ".join(_name(s) for s in sources)
         bad = f"; {stats.malformed} malformed (first at {stats.locations[0]})" if stats.malformed else ""
         raise BadInput(f"no usable log record in {where}{bad}: expected wrangler tail JSON or Logpush NDJSON")
     return Trend(tally.rows(), stats, tally, interrupted)

@@ -26,11 +26,11 @@ import gzip
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from ctoops.errors import BadInput
 
@@ -60,7 +60,20 @@ class Stats:
 # -- sources ----------------------------------------------------------------------------------
 
 
-Source = str | tuple[str, bytes]  # a path, "-", or (a name, the bytes themselves)
+@dataclass(frozen=True)
+class StreamSource:
+    """A source that is a byte stream rather than a path: an object in a bucket, say.
+
+    ``name`` is what messages call it (``name:line`` for a malformed record); ``open()``
+    returns its bytes from the start, read once and closed by the readers (gzip is detected
+    by its magic bytes, whatever the name); ``size`` is its length in bytes when known."""
+
+    name: str
+    open: Callable[[], BinaryIO]
+    size: int | None = None
+
+
+Source = str | tuple[str, bytes] | StreamSource  # a path, "-", (a name, the bytes themselves), a stream
 
 
 def expand(sources: list[Source]) -> list[Source]:
@@ -69,7 +82,7 @@ def expand(sources: list[Source]) -> list[Source]:
         raise BadInput("no log source: give files, folders, or - for stdin")
     files: list[Source] = []
     for source in sources:
-        if isinstance(source, tuple):
+        if isinstance(source, (tuple, StreamSource)):
             files.append(source)
             continue
         if source == "-":
@@ -93,14 +106,20 @@ def expand(sources: list[Source]) -> list[Source]:
 
 
 def _name(source: Source) -> str:
+    if isinstance(source, StreamSource):
+        return source.name
     return source[0] if isinstance(source, tuple) else source
 
 
 @contextmanager
 def _open(source: Source) -> Iterator[IO[bytes]]:
     """The source's bytes, gunzipped when they start with gzip's magic; closed after (not stdin)."""
-    if isinstance(source, tuple):
-        raw: IO[bytes] = io.BufferedReader(io.BytesIO(source[1]))  # type: ignore[arg-type]
+    if isinstance(source, StreamSource):
+        raw: IO[bytes] = source.open()
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)  # type: ignore[type-var]
+    elif isinstance(source, tuple):
+        raw = io.BufferedReader(io.BytesIO(source[1]))
     elif source == "-":
         raw = sys.stdin.buffer
     else:

@@ -50,6 +50,12 @@ def errors() -> None:
     help="Windows with fewer requests are not held to the thresholds.",
 )
 @click.option("--plot/--no-plot", default=False, show_default=True, help="Chart the rates in the terminal.")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="S3 endpoint for s3:// sources (R2: https://ACCOUNT_ID.r2.cloudflarestorage.com); "
+    "default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS profile's, else AWS.",
+)
 @format_option
 @pass_app
 def errors_trend(
@@ -64,11 +70,15 @@ def errors_trend(
     max_5xx_rate: float | None,
     min_requests: int,
     plot: bool,
+    endpoint_url: str | None,
     fmt: str,
 ) -> None:
     """Count requests, 429s and 5xx per window and bucket from wrangler tail or Logpush logs.
 
-    SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
+    SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, - for stdin, or Logpush
+    archives in a bucket, s3://BUCKET/PREFIX/ (R2 or S3; only the objects whose names fall
+    in --since/--until are read; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
+    AWS_PROFILE). Formats:
     `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
     workers_trace_events NDJSON. Buckets as the worker's limiter: realtime_token is POST
     /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
@@ -81,6 +91,8 @@ def errors_trend(
     Examples:
       wrangler tail --format json | ctoops errors trend - --window 5m --plot
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
+      ctoops errors trend s3://logs/opencto/ --since 30d --window 1d \\
+        --endpoint-url https://$CLOUDFLARE_ACCOUNT_ID.r2.cloudflarestorage.com
     """
     from ctoops import trends
     from ctoops.dates import parse_instant
@@ -99,8 +111,27 @@ def errors_trend(
         from ctoops.errors import BadInput
 
         raise BadInput("no log source: give files, folders, or - for stdin (wrangler tail --format json | ...)")
+    storage = None
+    if any(isinstance(p, str) and p.startswith("s3://") for p in paths):
+        from ctoops.trends.archives import Storage
+
+        s = app.settings
+        storage = Storage(
+            endpoint_url=endpoint_url,
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            notify=app.notify,
+            progress=app.notify if _stderr_tty() else None,
+            log=app.log if app.verbose else None,
+        )
     trend = trends.analyze(
-        paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
+        paths,
+        source_format=source_format,
+        window=window,
+        buckets=chosen,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        storage=storage,
     )
     _report_stats(app, trend)
     rows = [_shown(r) for r in trend.rows]
@@ -124,6 +155,12 @@ def errors_trend(
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
     _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
+
+
+def _stderr_tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,14 @@ bucket. ``analyze`` runs the two over a set of sources.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctoops.errors import BadInput
 from ctoops.trends.compute import WINDOWS, Tally
 from ctoops.trends.readers import Source, Stats, _name, expand, read
+
+if TYPE_CHECKING:
+    from ctoops.trends.archives import Storage
 
 
 @dataclass
@@ -37,8 +40,10 @@ def analyze(
     buckets: tuple[str, ...] | None = None,
     since_ms: int | None = None,
     until_ms: int | None = None,
+    storage: Storage | None = None,
 ) -> Trend:
-    """Counts for every window and bucket in ``sources``. Exit 2 when nothing usable was read."""
+    """Counts for every window and bucket in ``sources``. Exit 2 when nothing usable was read.
+    ``storage`` says how to reach ``s3://`` sources (``archives.Storage``)."""
     from ctoops.trends.compute import BUCKETS
 
     if window not in WINDOWS:
@@ -47,7 +52,7 @@ def analyze(
     unknown = [b for b in chosen if b not in BUCKETS]
     if unknown:
         raise BadInput(f"unknown bucket {unknown[0]!r} (buckets: {', '.join(BUCKETS)})")
-    files = expand(sources)
+    files = expand(sources, since_ms=since_ms, until_ms=until_ms, storage=storage)
     stats = Stats()
     tally = Tally(WINDOWS[window], chosen, since_ms, until_ms)
     interrupted = False

@@ -37,6 +37,8 @@ from ctoops.errors import BadInput
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ctoops.trends.archives import Storage
+
 CHUNK = 16 << 20  # bytes of input per parse (Arrow splits it in blocks across the cores)
 BLOCK = 4 << 20
 TS_NS = 10**14  # an epoch above this is nanoseconds; below 10**11, seconds
@@ -76,8 +78,15 @@ class StreamSource:
 Source = str | tuple[str, bytes] | StreamSource  # a path, "-", (a name, the bytes themselves), a stream
 
 
-def expand(sources: list[Source]) -> list[Source]:
-    """Files to read, in order; folders walked. A missing path is exit 2 before any reading."""
+def expand(
+    sources: list[Source],
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    storage: Storage | None = None,
+) -> list[Source]:
+    """Files to read, in order; folders walked; ``s3://bucket/prefix/`` listed (objects named
+    in ``[since_ms, until_ms)``, see ``archives``). A missing path is exit 2 before any reading."""
     if not sources:
         raise BadInput("no log source: give files, folders, or - for stdin")
     files: list[Source] = []
@@ -87,6 +96,11 @@ def expand(sources: list[Source]) -> list[Source]:
             continue
         if source == "-":
             files.append("-")
+            continue
+        if source.startswith("s3://"):
+            from ctoops.trends.archives import sources as archived
+
+            files += archived(source, since_ms=since_ms, until_ms=until_ms, storage=storage)
             continue
         path = Path(source)
         if path.is_dir():

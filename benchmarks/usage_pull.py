@@ -17,8 +17,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ctoops.backends import sandbox
-from ctoops.backends.openai import OpenAIBackend
+from ctoops import sandbox
+from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
 from ctoops.http import HttpClient
 from ctoops.pull import PAGE_LIMITS, Query, pull
@@ -67,7 +67,7 @@ def main() -> None:
     for concurrency in (1, 2, 4, 8):
         walls = []
         for _ in range(args.repeat):
-            client = HttpClient(url, service="openai", token="sk-admin-bench", timeout=30, max_retries=0)
+            client = HttpClient(url, errors=OpenAIErrors(), token="sk-admin-bench", timeout=30, max_retries=0)
             backend = OpenAIBackend(lambda admin, c=client: c)
             t0 = time.perf_counter()
             pulled = pull(backend, query, concurrency=concurrency)

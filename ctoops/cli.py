@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from ctoops import __version__
-from ctoops.errors import ExitCode, InternalError
+from ctoops.config import (
+    DEFAULT_API_URL,
+    DEFAULT_OPENAI_BASE_URL,
+    Flag,
+    Seconds,
+    Setting,
+    UrlType,
+    WholeNumber,
+    WorkspaceType,
+)
+from ctoops.errors import CtoopsError, ExitCode, InternalError
 
 # name -> (module, attribute, short help). Modules are imported only when the command runs
 # or its own help is shown; root --help reads the short help from here (tests/test_cli_root.py
@@ -52,7 +63,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class CtoopsGroup(click.Group):
-    """Loads command modules on demand and turns any unexpected exception into exit 70."""
+    """Loads command modules on demand, feeds the config file's profile to Click as the
+    root's ``default_map``, and turns any unexpected exception into exit 70."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -70,48 +82,170 @@ class CtoopsGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        """Read ``--profile`` (and ``--token``, to register it) in a first, forgiving pass;
+        load that profile from the config file as the defaults Click falls back to after
+        flags and environment; then parse for real. A broken config file is reported when a
+        command first needs a setting, so ``--help`` and ``config path`` still work."""
+        from ctoops import config
+        from ctoops.redact import register
+
+        first = super().make_context(info_name, list(args), parent, resilient_parsing=True)
+        register(first.params.get("token"))
+        meta: dict[str, Any] = {}
+        try:
+            path = config.config_path()
+            data = config.load_file(path)
+            source = config.describe_source(first, "profile", "--profile", "CTOOPS_PROFILE")
+            name, where = config.choose_profile(data, first.params.get("profile"), source, path)
+            meta["ctoops.profile"] = (name, path, where)
+            if name is not None:
+                profile = {**data["profiles"][name], config.PROFILE_META: (name, path)}
+                extra["default_map"] = {**profile, **(extra.get("default_map") or {})}
+        except CtoopsError as exc:
+            meta["ctoops.config_error"] = exc
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta.update(meta)
+        return ctx
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's main, with ctoops' endings: every error one redacted line and its exit
+        code; Ctrl-C exit 130 with one line; a closed stdout (``| head``) ends quietly."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        from ctoops.redact import redact
+
+        register_env_secrets()
+        restore = _exit_on_sigterm()
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, EOFError):
+                click.echo("\nctoops: no input; nothing was changed", err=True)
+                sys.exit(ExitCode.BAD_INPUT)
+            click.echo("\nctoops: interrupted", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("\nctoops: interrupted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
+            exc.show()
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(ExitCode.OK)
+        except Exception as exc:  # a bug outside any command (option parsing, context setup)
+            error = internal_error(exc, "--traceback" in (args or sys.argv))
+            error.show()
+            sys.exit(error.exit_code)
+        finally:
+            restore()
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except BrokenPipeError:
-            raise  # the reader left (`| head`); click exits quietly
+        except (BrokenPipeError, KeyboardInterrupt):
+            raise  # main() ends these quietly
         except Exception as exc:
-            if getattr(ctx.obj, "show_traceback", False) or _debug_env():
-                import traceback
+            raise internal_error(exc, getattr(ctx.obj, "show_traceback", False)) from exc
 
-                traceback.print_exc()
-                hint = "the traceback is above"
-            else:
-                hint = "rerun with --traceback (or CTOOPS_DEBUG=1) to see where"
-            raise InternalError(
-                f"internal error ({type(exc).__name__}: {exc}). This is a bug in ctoops: {hint}, "
-                "and report it to the ctoops maintainers with that output"
-            ) from exc
+
+def internal_error(exc: BaseException, show_traceback: bool) -> InternalError:
+    """Exit 70 for a bug: one redacted line, and the (redacted) traceback when asked for."""
+    from ctoops.redact import redact
+
+    if show_traceback or _debug_env():
+        import traceback
+
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+        hint = "the traceback is above"
+    else:
+        hint = "rerun with --traceback (or CTOOPS_DEBUG=1) to see where"
+    return InternalError(
+        f"internal error ({type(exc).__name__}: {exc}). This is a bug in ctoops: {hint}, "
+        "and report it to the ctoops maintainers with that output"
+    )
+
+
+def _exit_on_sigterm() -> Callable[[], None]:
+    """SIGTERM ends the run like an exception (exit 143): every ``finally`` runs, so a file
+    being written atomically leaves no temporary file behind. Returns what restores the
+    previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (``ctoops ... | head``): point stdout at /dev/null so the
+    interpreter's final flush does not complain, and end without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _debug_env() -> bool:
     return os.environ.get("CTOOPS_DEBUG", "") not in ("", "0")
 
 
-def _source(ctx: click.Context, name: str, value: Any, flag: str, env: str | None) -> tuple[Any, str | None]:
-    source = ctx.get_parameter_source(name)
-    if source is click.core.ParameterSource.COMMANDLINE:
-        return value, f"flag {flag}"
-    if source is click.core.ParameterSource.ENVIRONMENT:
-        return value, f"env {env}"
-    return None, None
+SECRET_ENV = (
+    "OPENCTO_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_ADMIN_KEY",
+    "CLOUDFLARE_API_TOKEN",
+    "CF_API_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def register_env_secrets() -> None:
+    """Before anything can print: every secret the environment holds is known to the redactor,
+    so a token pasted into another setting is masked in that setting's error too."""
+    from ctoops.redact import register
+
+    for name in SECRET_ENV:
+        register(os.environ.get(name))
 
 
 @click.group(
     cls=CtoopsGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not authenticated, "
-    "4 upstream unavailable, 5 rate limited, 70 internal error. Docs: docs/cli.md",
+    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. Docs: docs/cli.md",
 )
 @click.option(
     "--api-url",
+    cls=Setting,
+    type=UrlType(),
+    default=DEFAULT_API_URL,
     metavar="URL",
     envvar="OPENCTO_API_BASE_URL",
     show_envvar=True,
@@ -125,6 +259,9 @@ def _source(ctx: click.Context, name: str, value: Any, flag: str, env: str | Non
 )
 @click.option(
     "--workspace",
+    cls=Setting,
+    type=WorkspaceType(),
+    default="default",
     metavar="ID",
     envvar="OPENCTO_WORKSPACE",
     show_envvar=True,
@@ -132,7 +269,9 @@ def _source(ctx: click.Context, name: str, value: Any, flag: str, env: str | Non
 )
 @click.option(
     "--via",
+    cls=Setting,
     type=click.Choice(["opencto", "openai"]),
+    default="opencto",
     envvar="CTOOPS_VIA",
     show_envvar=True,
     help="Backend: the OpenCTO worker, or OpenAI directly.  [default: opencto]",
@@ -146,26 +285,43 @@ def _source(ctx: click.Context, name: str, value: Any, flag: str, env: str | Non
 )
 @click.option(
     "--sandbox",
+    cls=Setting,
+    type=Flag(),
     is_flag=True,
+    flag_value=True,
+    default=False,
     envvar="CTOOPS_SANDBOX",
     show_envvar=True,
     help="Answer from the built-in simulation: no network, no credentials.",
 )
 @click.option(
     "--timeout",
-    type=float,
+    cls=Setting,
+    type=Seconds(600),
+    default=30.0,
     metavar="SECONDS",
     envvar="CTOOPS_TIMEOUT",
     show_envvar=True,
-    help="Connect/read timeout per request.  [default: 30]",
+    help="Time allowed per network operation, and per attempt in total.  [default: 30]",
 )
 @click.option(
     "--max-retries",
-    type=int,
+    cls=Setting,
+    type=WholeNumber(0, 10),
+    default=3,
     metavar="N",
     envvar="CTOOPS_MAX_RETRIES",
     show_envvar=True,
     help="Retries on connection errors, timeouts, 408/409/429/5xx.  [default: 3]",
+)
+@click.option(
+    "--openai-base-url",
+    cls=Setting,
+    type=UrlType(),
+    default=DEFAULT_OPENAI_BASE_URL,
+    envvar="OPENAI_BASE_URL",
+    hidden=True,
+    help="OpenAI's base URL (the official SDK's OPENAI_BASE_URL).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="One stderr line per HTTP attempt (secrets redacted).")
 @click.option(
@@ -178,14 +334,15 @@ def _source(ctx: click.Context, name: str, value: Any, flag: str, env: str | Non
 @click.pass_context
 def cli(
     ctx: click.Context,
-    api_url: str | None,
+    api_url: str,
     token: str | None,
-    workspace: str | None,
-    via: str | None,
+    workspace: str,
+    via: str,
     profile: str | None,
     sandbox: bool,
-    timeout: float | None,
-    max_retries: int | None,
+    timeout: float,
+    max_retries: int,
+    openai_base_url: str,
     verbose: bool,
     show_traceback: bool,
 ) -> None:
@@ -199,22 +356,7 @@ def cli(
     """
     from ctoops.context import AppContext
 
-    given = {
-        "api_url": _source(ctx, "api_url", api_url, "--api-url", "OPENCTO_API_BASE_URL"),
-        "workspace": _source(ctx, "workspace", workspace, "--workspace", "OPENCTO_WORKSPACE"),
-        "via": _source(ctx, "via", via, "--via", "CTOOPS_VIA"),
-        "sandbox": _source(ctx, "sandbox", sandbox, "--sandbox", "CTOOPS_SANDBOX"),
-        "timeout": _source(ctx, "timeout", timeout, "--timeout", "CTOOPS_TIMEOUT"),
-        "max_retries": _source(ctx, "max_retries", max_retries, "--max-retries", "CTOOPS_MAX_RETRIES"),
-    }
-    app = AppContext(
-        given=given,
-        profile_given=_source(ctx, "profile", profile, "--profile", "CTOOPS_PROFILE"),
-        token_flag=token,
-        verbose=verbose,
-        show_traceback=show_traceback,
-    )
-    ctx.obj = app
+    ctx.obj = app = AppContext(ctx, token_flag=token, verbose=verbose, show_traceback=show_traceback)
     ctx.call_on_close(app.close)
     if token:
         app.notify(
@@ -224,14 +366,5 @@ def cli(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    try:
-        cli.main(prog_name="ctoops")
-    except KeyboardInterrupt:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        # the reader went away (`ctoops ... | head`): not an error worth a traceback
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)
+    """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes)."""
+    cli.main(prog_name="ctoops")

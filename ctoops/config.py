@@ -1,4 +1,4 @@
-"""Settings resolution: flag > environment > profile in the config file > default.
+"""Settings: flag > environment > profile in the config file > default, resolved by Click.
 
 The config file is TOML (``CTOOPS_CONFIG``, else ``config.toml`` in the platform's user
 config dir). It holds named profiles and never secrets::
@@ -9,55 +9,47 @@ config dir). It holds named profiles and never secrets::
     api_url = "https://api.staging.example.com"
     workspace = "acme"
 
-Every resolved value remembers where it came from, for ``ctoops config show``.
+Before the root command parses its options, ``cli.CtoopsGroup`` loads the file and hands the
+chosen profile to Click as ``ctx.default_map``; Click then resolves every global option in
+the order above, and its parameter types (below) validate each value whatever its source.
+``config show`` reads where each came from with ``ctx.get_parameter_source``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from ctoops.errors import BadInput
+from ctoops.params import Flag, Seconds, UrlType, WholeNumber, WorkspaceType
+
+__all__ = ["Flag", "Seconds", "Setting", "Settings", "UrlType", "WholeNumber", "WorkspaceType"]
 
 DEFAULT_API_URL = "https://api.opencto.works"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-WORKSPACE_RE = re.compile(r"^[a-zA-Z0-9._-]{1,80}$")
-VIAS = ("opencto", "openai")
-
-
-@dataclass(frozen=True)
-class Option:
-    """A global setting: its name in the profile, its environment variable, its default."""
-
-    name: str
-    env: str | None
-    default: Any
-    flag: str | None = None
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("api_url", "OPENCTO_API_BASE_URL", DEFAULT_API_URL, "--api-url"),
-    Option("workspace", "OPENCTO_WORKSPACE", "default", "--workspace"),
-    Option("via", "CTOOPS_VIA", "opencto", "--via"),
-    Option("sandbox", "CTOOPS_SANDBOX", False, "--sandbox"),
-    Option("timeout", "CTOOPS_TIMEOUT", 30.0, "--timeout"),
-    Option("max_retries", "CTOOPS_MAX_RETRIES", 3, "--max-retries"),
-    Option("openai_base_url", "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL),
-)
-PROFILE_KEYS = {o.name for o in OPTIONS}
+MAX_CONFIG_BYTES = 1 << 20
+# the settings a profile may hold: the root command's parameter names
+PROFILE_KEYS = ("api_url", "workspace", "via", "sandbox", "timeout", "max_retries", "openai_base_url")
 SECRET_LIKE = re.compile(r"(token|key|secret|password)", re.IGNORECASE)
+PROFILE_META = "__ctoops_profile__"  # beside the settings in ``default_map``: (profile name, file)
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every resolved global setting; ``sources`` maps each name to where it came from
+    ("flag --workspace", "env OPENCTO_WORKSPACE", "profile prod (<path>)", "default")."""
+
     api_url: str
     workspace: str
     via: str
     sandbox: bool
-    timeout: float
+    timeout: float  # seconds, per network operation and per attempt in total
     max_retries: int
     openai_base_url: str
     profile: str | None
@@ -70,134 +62,103 @@ class Settings:
         return self.sources.get("workspace") != "default"
 
 
+class Setting(click.Option):
+    """A global option whose bad value is one line naming the setting and its source."""
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as exc:
+            name = (self.name or "").replace("_", "-")
+            where = describe_source(ctx, self.name or "", self.opts[0], self.envvar)
+            raise BadInput(f"{name} from {where}: {exc.message}") from None
+
+
+def describe_source(ctx: click.Context, name: str, flag: str, envvar: Any) -> str:
+    """Where Click took a parameter's value from, in words for people."""
+    source = ctx.get_parameter_source(name)
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return f"flag {flag}"
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        return f"env {envvar if isinstance(envvar, str) else ', '.join(envvar or [])}"
+    if source is click.core.ParameterSource.DEFAULT_MAP:
+        name, path = (ctx.default_map or {}).get(PROFILE_META, (None, None))
+        return f"profile {name} ({path})"
+    return "default"
+
+
+# -- the config file --------------------------------------------------------------------------
+
+
 def config_path() -> Path:
+    """``CTOOPS_CONFIG``, else ``config.toml`` in the platform's user config dir."""
     explicit = os.environ.get("CTOOPS_CONFIG")
     if explicit:
         return Path(explicit).expanduser()
-    import click
-
     return Path(click.get_app_dir("ctoops")) / "config.toml"
 
 
 def load_file(path: Path) -> dict[str, Any]:
-    """The parsed config file, ``{}`` when there is none. Bad files are a clear exit 2."""
+    """The parsed config file, ``{}`` when there is none. Raises BadInput (exit 2) for a file
+    that is not a regular file, too large, not TOML, or breaks the rules (unknown keys, a
+    secret in it), naming the file and the rule; the file is never rewritten."""
     import tomllib
 
     try:
-        raw = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise BadInput(f"cannot read the config file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"the config file {path} is not a regular file (a FIFO, device or folder?)")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise BadInput(f"the config file {path} is {info.st_size} bytes; a config file is at most 1 MiB")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read the config file {path}: {exc.strerror}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadInput(f"the config file {path} is not valid TOML: {exc}") from None
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict) or not all(isinstance(p, dict) for p in profiles.values()):
-        raise BadInput(f"the config file {path}: `profiles` must be tables like [profiles.NAME]")
     for key in data:
         if key not in ("default_profile", "profiles"):
             raise BadInput(
                 f"the config file {path}: unknown top-level key {key!r} "
                 "(expected `default_profile` and [profiles.NAME] tables)"
             )
+    if "default_profile" in data and not isinstance(data["default_profile"], str):
+        raise BadInput(f"the config file {path}: `default_profile` must be a profile name")
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(p, dict) for p in profiles.values()):
+        raise BadInput(f"the config file {path}: `profiles` must be tables like [profiles.NAME]")
     for name, body in profiles.items():
-        for key in body:
-            if key in PROFILE_KEYS:
-                continue
-            if SECRET_LIKE.search(key):
+        for key, value in body.items():
+            if key not in PROFILE_KEYS:
+                if SECRET_LIKE.search(key):
+                    raise BadInput(
+                        f"the config file {path}: profile {name!r} holds {key!r}, but the config file "
+                        "never holds secrets; remove it and use `ctoops auth login` / `ctoops keys set "
+                        "--local` (OS keyring) or the environment (OPENCTO_TOKEN, OPENAI_API_KEY)"
+                    )
                 raise BadInput(
-                    f"the config file {path}: profile {name!r} holds {key!r}, but the config file "
-                    "never holds secrets; remove it and use `ctoops auth login` / `ctoops keys set "
-                    "--local` (OS keyring) or the environment (OPENCTO_TOKEN, OPENAI_API_KEY)"
+                    f"the config file {path}: profile {name!r} has unknown key {key!r} "
+                    f"(known: {', '.join(sorted(PROFILE_KEYS))})"
                 )
-            raise BadInput(
-                f"the config file {path}: profile {name!r} has unknown key {key!r} "
-                f"(known: {', '.join(sorted(PROFILE_KEYS))})"
-            )
+            if isinstance(value, (dict, list)):
+                raise BadInput(f"the config file {path}: profile {name!r} key {key!r} must be a single value")
     return data
 
 
-def resolve(given: dict[str, tuple[Any, str | None]], profile_given: tuple[str | None, str | None]) -> Settings:
-    """Resolve every setting.
-
-    ``given`` maps a setting name to (value, source) as Click parsed it from the command line
-    or the environment; source is ``None`` when neither set it. ``profile_given`` is the same
-    for ``--profile``.
-    """
-    path = config_path()
-    data = load_file(path)
-    profiles: dict[str, dict[str, Any]] = data.get("profiles", {})
-
-    profile_name, profile_source = profile_given
-    if profile_name is None and data.get("default_profile"):
-        profile_name, profile_source = str(data["default_profile"]), f"config {path} (default_profile)"
-    if profile_name is not None and profile_name not in profiles:
+def choose_profile(data: dict[str, Any], given: str | None, given_source: str, path: Path) -> tuple[str | None, str]:
+    """(profile name, where it came from): ``--profile``/``CTOOPS_PROFILE``, else the file's
+    ``default_profile``, else none. Raises BadInput for a profile the file does not hold."""
+    name, source = given, given_source
+    if name is None and data.get("default_profile"):
+        name, source = str(data["default_profile"]), f"config {path} (default_profile)"
+    profiles: dict[str, Any] = data.get("profiles", {})
+    if name is not None and name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
-        raise BadInput(f"profile {profile_name!r} ({profile_source}) is not in {path} (profiles there: {known})")
-    profile = profiles.get(profile_name, {}) if profile_name else {}
-
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for opt in OPTIONS:
-        value, source = given.get(opt.name, (None, None))
-        if source is None and opt.env and opt.flag is None and os.environ.get(opt.env):
-            # settings with no flag (OPENAI_BASE_URL) are read from the environment here
-            value, source = os.environ[opt.env], f"env {opt.env}"
-        if source is None and opt.name in profile:
-            value, source = profile[opt.name], f"profile {profile_name} ({path})"
-        if source is None:
-            value, source = opt.default, "default"
-        values[opt.name] = _validate(opt.name, value, source)
-        sources[opt.name] = source
-    if profile_name:
-        sources["profile"] = profile_source or "default"
-    return Settings(profile=profile_name, config_path=path, sources=sources, **values)
-
-
-def _validate(name: str, value: Any, source: str) -> Any:
-    where = f"{name.replace('_', '-')} from {source}"
-    if name in ("api_url", "openai_base_url"):
-        text = str(value).rstrip("/")
-        if not re.match(r"^https?://[^/\s]+", text):
-            raise BadInput(f"{where}: {value!r} is not an http(s) URL")
-        return text
-    if name == "workspace":
-        text = str(value)
-        if not WORKSPACE_RE.match(text):
-            raise BadInput(
-                f"{where}: workspace id {text!r} breaks the worker's rule "
-                "(1-80 characters of letters, digits, '.', '_' or '-')"
-            )
-        return text
-    if name == "via":
-        if value not in VIAS:
-            raise BadInput(f"{where}: {value!r} is not one of {', '.join(VIAS)}")
-        return value
-    if name == "sandbox":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("", "0", "false", "no", "off"):
-            return False
-        raise BadInput(f"{where}: {value!r} is not a boolean")
-    if name == "timeout":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise BadInput(f"{where}: {value!r} is not a number of seconds") from None
-        if not 0 < number <= 600:
-            raise BadInput(f"{where}: {value!r} must be more than 0 and at most 600 seconds")
-        return number
-    if name == "max_retries":
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise BadInput(f"{where}: {value!r} is not a whole number") from None
-        if not 0 <= number <= 10:
-            raise BadInput(f"{where}: {value!r} must be between 0 and 10")
-        return number
-    return value
+        raise BadInput(f"profile {name!r} ({source}) is not in {path} (profiles there: {known})")
+    return name, source

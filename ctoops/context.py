@@ -15,20 +15,33 @@ import click
 
 from ctoops import config
 from ctoops.errors import BadInput, NotAuthenticated
-from ctoops.redact import redact, register
+from ctoops.redact import mask_url, redact, register, url_secrets
 
 if TYPE_CHECKING:
     from ctoops.backends.base import Backend
-    from ctoops.http import HttpClient
+    from ctoops.http import ErrorModel, HttpClient
     from ctoops.secrets import Resolved, SecretStore
 
-TRACE_RE = re.compile(r"^[0-9a-f]{32}$")
+TRACE_RE = re.compile(r"[0-9a-f]{32}")
+
+
+FLAGS = {
+    "api_url": ("--api-url", "OPENCTO_API_BASE_URL"),
+    "workspace": ("--workspace", "OPENCTO_WORKSPACE"),
+    "via": ("--via", "CTOOPS_VIA"),
+    "sandbox": ("--sandbox", "CTOOPS_SANDBOX"),
+    "timeout": ("--timeout", "CTOOPS_TIMEOUT"),
+    "max_retries": ("--max-retries", "CTOOPS_MAX_RETRIES"),
+    "openai_base_url": ("--openai-base-url", "OPENAI_BASE_URL"),
+}
 
 
 @dataclass(eq=False)
 class AppContext:
-    given: dict[str, tuple[Any, str | None]]
-    profile_given: tuple[str | None, str | None]
+    """The run's state: ``click_ctx`` is the root command's context, which holds the parsed
+    global options and where each came from."""
+
+    click_ctx: click.Context
     token_flag: str | None = None
     verbose: bool = False
     show_traceback: bool = False
@@ -39,25 +52,41 @@ class AppContext:
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not self.trace_id:
-            self.trace_id = trace_id_from_env()
         if self.token_flag:
             register(self.token_flag)
+        if not self.trace_id:
+            self.trace_id = trace_id_from_env()
 
     @property
     def target(self) -> str:
-        """What this run talks to: the worker's URL, OpenAI's, or the sandbox."""
+        """What this run talks to: the worker's URL, OpenAI's, or the sandbox (credentials masked)."""
         s = self.settings
         if s.sandbox:
             return "sandbox (built-in simulation)"
-        return s.api_url if s.via == "opencto" else s.openai_base_url
+        return mask_url(s.api_url if s.via == "opencto" else s.openai_base_url)
 
     # -- settings and secrets ---------------------------------------------------------------
 
     @property
     def settings(self) -> config.Settings:
+        """The resolved settings; a broken config file is raised here, on first use (exit 2)."""
         if self._settings is None:
-            self._settings = config.resolve(self.given, self.profile_given)
+            ctx = self.click_ctx
+            problem = ctx.meta.get("ctoops.config_error")
+            if problem is not None:
+                raise problem
+            profile, path, where = ctx.meta.get("ctoops.profile") or (None, config.config_path(), None)
+            sources = {name: config.describe_source(ctx, name, flag, env) for name, (flag, env) in FLAGS.items()}
+            if profile:
+                sources["profile"] = where or "default"
+            values = {name: ctx.params[name] for name in FLAGS}
+            self._settings = config.Settings(profile=profile, config_path=path, sources=sources, **values)
+            for name in ("api_url", "openai_base_url"):
+                if url_secrets(values[name]):
+                    self.notify(
+                        f"warning: {name.replace('_', '-')} ({sources[name]}) carries a credential; it is masked in "
+                        "output, but belongs in the credential settings (OPENCTO_TOKEN, OPENAI_API_KEY), not the URL"
+                    )
         return self._settings
 
     @property
@@ -124,36 +153,30 @@ class AppContext:
 
     def http(
         self,
-        service: str,
+        errors: ErrorModel,
         base_url: str,
         token: str | None,
         *,
+        trace: bool = False,
+        headers: dict[str, str] | None = None,
         transport: Any = None,
-        auth_fix: str | None = None,
     ) -> HttpClient:
+        """An HTTP client for one service with this run's timeout, retries, ``-v`` log and
+        notices; ``trace`` sends the run's trace headers (the worker's); closed at the end."""
         from ctoops.http import HttpClient
 
         s = self.settings
-        headers = {}
-        if service == "openai":
-            for env, header in (
-                ("OPENAI_ORG_ID", "OpenAI-Organization"),
-                ("OPENAI_PROJECT_ID", "OpenAI-Project"),
-            ):
-                if os.environ.get(env):
-                    headers[header] = os.environ[env]
         client = HttpClient(
             base_url,
-            service=service,
+            errors=errors,
             token=token,
             timeout=s.timeout,
             max_retries=s.max_retries,
-            trace_id=self.trace_id if service == "opencto" else None,
+            trace_id=self.trace_id if trace else None,
             log=self.log,
             notify=self.notify,
             headers=headers,
             transport=transport,
-            auth_fix=auth_fix,
         )
         self.on_close(client.close)
         return client
@@ -183,6 +206,6 @@ def trace_id_from_env() -> str:
             if candidate.strip("0"):
                 return candidate
     lowered = value.lower()
-    if not TRACE_RE.match(lowered) or not lowered.strip("0"):
+    if not TRACE_RE.fullmatch(lowered) or not lowered.strip("0"):
         raise BadInput(f"CTOOPS_TRACE_ID {value!r} is not a trace id: it must be 32 hex digits, not all zeros")
     return lowered

@@ -37,7 +37,10 @@ class ExitCode(IntEnum):
 
 
 class CtoopsError(click.ClickException):
-    exit_code = ExitCode.CHECK_FAILED
+    """A failure a user can meet: one redacted line, and the contract's exit code (the
+    class's, or ``exit_code`` given for one instance)."""
+
+    default_exit_code: int = ExitCode.CHECK_FAILED
 
     def __init__(
         self,
@@ -46,35 +49,39 @@ class CtoopsError(click.ClickException):
         status: int | None = None,
         code: str | None = None,
         data: dict[str, Any] | None = None,
+        exit_code: int | None = None,
     ) -> None:
         super().__init__(redact(message))
+        self._exit_code = int(exit_code if exit_code is not None else self.default_exit_code)
         self.status = status  # the HTTP status behind the error, when there was one
         self.code = code  # the API's error code (the worker's ``code``, OpenAI's ``error.code``)
         self.data = data or {}  # fields a failed check still reports (never a secret)
+
+    @property  # click declares a class variable; ctoops gives each error its own
+    def exit_code(self) -> int:  # type: ignore[override]
+        """The contract's exit code for this error."""
+        return self._exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True, file=file)
 
 
 class CheckFailed(CtoopsError):
-    exit_code = ExitCode.CHECK_FAILED
+    default_exit_code = ExitCode.CHECK_FAILED
 
 
 class OpenAIRejected(CheckFailed):
     """OpenAI answered with its error envelope; ``status``, ``code``, ``type`` as sent."""
 
     def __init__(self, message: str, *, status: int, code: str | None, type: str | None, openai_message: str) -> None:
-        super().__init__(message, status=status, code=code)
+        exit_code = ExitCode.RATE_LIMITED if status == 429 else ExitCode.UPSTREAM if status >= 500 else None
+        super().__init__(message, status=status, code=code, exit_code=exit_code)
         self.type = type
         self.openai_message = openai_message
-        if status == 429:
-            self.exit_code = ExitCode.RATE_LIMITED
-        elif status >= 500:
-            self.exit_code = ExitCode.UPSTREAM
 
 
 class BadInput(CtoopsError):
-    exit_code = ExitCode.BAD_INPUT
+    default_exit_code = ExitCode.BAD_INPUT
 
 
 class Unsupported(BadInput):
@@ -82,23 +89,21 @@ class Unsupported(BadInput):
 
 
 class NotAuthenticated(CtoopsError):
-    exit_code = ExitCode.NOT_AUTHENTICATED
+    default_exit_code = ExitCode.NOT_AUTHENTICATED
 
 
 class UpstreamError(CtoopsError):
-    exit_code = ExitCode.UPSTREAM
+    default_exit_code = ExitCode.UPSTREAM
 
 
 class RateLimited(CtoopsError):
-    exit_code = ExitCode.RATE_LIMITED
+    default_exit_code = ExitCode.RATE_LIMITED
 
 
 class InternalError(CtoopsError):
-    exit_code = ExitCode.INTERNAL
+    default_exit_code = ExitCode.INTERNAL
 
 
 def with_exit_code(message: str, code: int) -> CtoopsError:
     """An error for a set of failed checks, carrying the exit code they settled on."""
-    error = CtoopsError(message)
-    error.exit_code = code
-    return error
+    return CtoopsError(message, exit_code=code)

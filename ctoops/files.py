@@ -2,26 +2,53 @@
 written atomically.
 
 ``check_writable`` runs before any request, so a bad ``-o`` or report path is exit 2 with
-nothing spent. ``atomic_write`` writes a temporary file in the same folder, then
-``os.replace``: a failure or an interrupt leaves no file and no half file behind.
+nothing spent: a folder, a missing or read-only folder, a socket, or a path that is one of the
+run's inputs (the runbook, the config file, another report). ``atomic_write`` writes a
+temporary file in the same folder, then ``os.replace``: a failure, an interrupt or a SIGTERM
+leaves no file and no half file behind, and a full disk is named (exit 2). Special files
+(``/dev/stdout``, ``/dev/null``, a FIFO) are written as streams, never replaced by a regular
+file; a symbolic link is followed, and the file written is its target.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
-def check_writable(given: str, what: str) -> Path:
-    """Before any request: ``given`` names a file in an existing, writable folder (exit 2)."""
+def check_writable(
+    given: str,
+    what: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    notify: Callable[[str], None] | None = None,
+) -> Path:
+    """The file to write for ``given`` (a link's target), checked before any request.
+
+    Raises BadInput (exit 2) for a folder, a socket, a missing or unwritable folder, or a path
+    that is one of ``inputs`` (compared as files, links and relative paths resolved).
+    ``notify`` hears which file a link leads to."""
     from ctoops.errors import BadInput
 
     path = Path(given)
-    folder = path.parent if str(path.parent) else Path(".")
+    for other in inputs:
+        if _same(path, Path(other)):
+            raise BadInput(f"{what} {given} is also an input of this run ({other}); writing it would destroy it")
+    if _is_stream(path):  # /dev/stdout (a link to a pipe or a tty), /dev/null, a FIFO
+        return path
+    if path.is_symlink():
+        target = path.resolve()
+        if notify:
+            notify(f"{what} {given} is a link: writing its target {target}")
+        path = target
     if path.is_dir():
         raise BadInput(f"{what} {given} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise BadInput(f"{what} {given} is neither a regular file nor a device or FIFO; refusing to replace it")
+    folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise BadInput(f"cannot write {what} {given}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
@@ -33,11 +60,24 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None 
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
 
     If ``write`` fails or is interrupted, the temporary file is removed and ``path`` is
-    untouched: never a half-written file.
+    untouched: never a half-written file. A device or FIFO (``/dev/stdout``) is written
+    directly, as a stream. An OSError (a full disk, a lost mount) is BadInput (exit 2) naming
+    the file and the cause.
     """
+    from ctoops.errors import BadInput
+
     path = Path(path)
+    if _is_stream(path):
+        try:
+            write(path)
+        except OSError as exc:
+            raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+        return
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     if mode is None:  # what open() would have given: 0666 less the umask (mkstemp gives 0600)
@@ -49,9 +89,24 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None 
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise BadInput(
+            f"cannot write {path}: {exc.strerror or exc} (nothing was written; any earlier file is unchanged)"
+        ) from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """``text`` (UTF-8) written to ``path`` atomically, as ``atomic_write``."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    atomic_write(path, write, mode=mode)
 
 
 def _umask() -> int:
@@ -60,5 +115,19 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
+def _is_stream(path: Path) -> bool:
+    """A character device (``/dev/stdout``, ``/dev/null``) or a FIFO: written, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()

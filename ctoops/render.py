@@ -44,7 +44,22 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False)
+    """JSON for people and scripts: indented, exact decimals as strings, every text redacted."""
+    return json.dumps(clean(to_jsonable(data)), indent=2, ensure_ascii=False)
+
+
+def clean(value: Any) -> Any:
+    """``value`` with every string passed through the redactor, whatever its origin: a server
+    may echo a secret in any field (a ``keyHint`` that is a whole key, a model id)."""
+    from ctoops.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
 
 
 def cell(value: Any) -> str:
@@ -76,7 +91,7 @@ def emit(
     if fmt == "json":
         out.write(dumps(data) + "\n")
         return
-    rows = data if isinstance(data, list) else [data]
+    rows = clean(data if isinstance(data, list) else [data])
     columns = list(columns or _columns(rows))
     if fmt == "csv":
         write_csv(rows, columns, out)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ctoops import __version__
@@ -20,6 +21,8 @@ from ctoops.dates import iso_ms as _iso
 
 @dataclass(frozen=True)
 class RunInfo:
+    """What every report says about the run; times in unix seconds."""
+
     suite: str  # "smoke", or "runbook <name>"
     trace_id: str
     via: str
@@ -120,34 +123,38 @@ def junit_xml(results: Sequence[CheckResult], info: RunInfo) -> str:
 
 
 def prometheus(results: Sequence[CheckResult], info: RunInfo) -> str:
-    """node_exporter textfile-collector format."""
+    """node_exporter textfile-collector format; every series carries ``suite``, ``sandbox``
+    and ``target`` labels, so a sandbox run never passes for a real deployment's."""
 
     def label(value: str) -> str:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
-    suite = label(info.suite)
+    suite = f'suite="{label(info.suite)}"'
+    where = f'sandbox="{str(info.sandbox).lower()}",target="{label(info.target)}"'
+    run = f"{suite},{where}"
     lines = [
         "# HELP ctoops_check_success Whether the ctoops check passed (1) or failed (0) on its last run.",
         "# TYPE ctoops_check_success gauge",
     ]
     ran = [r for r in results if not r.skipped]
-    lines += [f'ctoops_check_success{{suite="{suite}",check="{label(r.name)}"}} {int(r.ok)}' for r in ran]
+    lines += [f'ctoops_check_success{{{suite},check="{label(r.name)}",{where}}} {int(r.ok)}' for r in ran]
     lines += [
-        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run.",
+        "# HELP ctoops_check_latency_seconds How long the ctoops check took on its last run "
+        "(server-requested waits excluded).",
         "# TYPE ctoops_check_latency_seconds gauge",
     ]
     lines += [
-        f'ctoops_check_latency_seconds{{suite="{suite}",check="{label(r.name)}"}} {r.latency_ms / 1000:.6f}'
+        f'ctoops_check_latency_seconds{{{suite},check="{label(r.name)}",{where}}} {r.latency_ms / 1000:.6f}'
         for r in ran
     ]
     ok = int(passed(results))
     lines += [
         "# HELP ctoops_run_success Whether every check of the last ctoops run passed.",
         "# TYPE ctoops_run_success gauge",
-        f'ctoops_run_success{{suite="{suite}"}} {ok}',
+        f"ctoops_run_success{{{run}}} {ok}",
         "# HELP ctoops_last_run_timestamp_seconds When the last ctoops run finished (unix seconds).",
         "# TYPE ctoops_last_run_timestamp_seconds gauge",
-        f'ctoops_last_run_timestamp_seconds{{suite="{suite}"}} {info.finished_at:.3f}',
+        f"ctoops_last_run_timestamp_seconds{{{run}}} {info.finished_at:.3f}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -160,8 +167,6 @@ def write_reports(
     report_json: str | None = None,
     prom_file: str | None = None,
 ) -> None:
-    from pathlib import Path
-
     from ctoops.files import atomic_write_text
     from ctoops.render import dumps
 
@@ -173,10 +178,18 @@ def write_reports(
         atomic_write_text(Path(prom_file), prometheus(results, info), mode=0o644)
 
 
-def check_report_paths(*paths: str | None) -> None:
-    """Before any check runs: each report's folder must exist and be writable (exit 2)."""
+def check_report_paths(
+    *paths: str | None, inputs: Sequence[str | Path] = (), notify: Callable[[str], None] | None = None
+) -> list[Path | None]:
+    """Before any check runs: each report's folder exists and is writable, no report is an
+    input of the run (``inputs``: the runbook, the config file) or another report (exit 2).
+    Returns the files to write (a link's target), None where no report was asked for."""
+    from ctoops.errors import BadInput
     from ctoops.files import check_writable
 
-    for given in paths:
-        if given:
-            check_writable(given, "report")
+    given = [p for p in paths if p]
+    for i, one in enumerate(given):
+        for other in given[i + 1 :]:
+            if Path(one).resolve() == Path(other).resolve():
+                raise BadInput(f"report {one} is asked for twice (two reports cannot share a file)")
+    return [check_writable(p, "report", inputs=inputs, notify=notify) if p else None for p in paths]

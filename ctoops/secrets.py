@@ -17,7 +17,7 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,6 +70,7 @@ class SecretStore:
                 timeout = DEFAULT_TIMEOUT
         self.timeout = timeout
         self._status: KeyringStatus | None = None
+        self.file_problem: str | None = None  # why the plain-text file was not used
 
     # -- keyring ------------------------------------------------------------------------
 
@@ -103,7 +104,8 @@ class SecretStore:
             )
         if "error" in box:
             raise box["error"]
-        return box["value"]
+        value: T = box["value"]
+        return value
 
     def get(self, account: str) -> tuple[str | None, str]:
         """(secret or None, where it was looked for / why it was not)."""
@@ -121,9 +123,10 @@ class SecretStore:
         value = self._file_get(account)
         if value:
             return value, f"file {self.insecure_path} (plain text)"
+        unsafe = f"; {self.file_problem}" if self.file_problem else ""
         if status.usable:
-            return None, f"keyring ({status.backend})"
-        return None, f"no usable keyring: {status.problem}"
+            return None, f"keyring ({status.backend}){unsafe}"
+        return None, f"no usable keyring: {status.problem}{unsafe}"
 
     def set(self, account: str, secret: str, *, insecure: bool = False) -> str:
         """Store a secret; returns where. Exit 3 (with the alternatives) when nothing can."""
@@ -176,12 +179,29 @@ class SecretStore:
 
     # -- the opt-in plaintext file ---------------------------------------------------------
 
-    def _file_read(self) -> dict[str, str]:
+    def _file_read(self, *, for_update: bool = False) -> dict[str, str]:
+        """The file's secrets. A file others can read is not used (as ssh refuses an unprotected
+        key): ``self.file_problem`` says why; an update rewrites it 0600. A file that is not a
+        JSON object is an error (exit 3), never read as empty and overwritten."""
+        try:
+            info = self.insecure_path.stat()
+        except FileNotFoundError:
+            return {}
+        if info.st_mode & 0o077 and not for_update:
+            self.file_problem = (
+                f"{self.insecure_path} is readable by others (mode {stat.S_IMODE(info.st_mode):04o}) and was "
+                f"ignored; run `chmod 600 {self.insecure_path}`"
+            )
+            return {}
         try:
             data = json.loads(self.insecure_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        except (OSError, ValueError) as exc:
+            raise NotAuthenticated(
+                f"the credentials file {self.insecure_path} cannot be read ({_why(exc)}); fix or remove it"
+            ) from None
+        if not isinstance(data, dict):
+            raise NotAuthenticated(f"the credentials file {self.insecure_path} is not a JSON object; fix or remove it")
+        return {k: v for k, v in data.items() if isinstance(v, str)}
 
     def _file_get(self, account: str) -> str | None:
         value = self._file_read().get(account)
@@ -191,17 +211,43 @@ class SecretStore:
         return None
 
     def _file_set(self, account: str, secret: str) -> None:
-        data = self._file_read()
-        data[account] = secret
-        self._file_write(data)
+        with self._file_lock():
+            data = self._file_read(for_update=True)
+            data[account] = secret
+            self._file_write(data)
 
     def _file_delete(self, account: str) -> bool:
-        data = self._file_read()
-        if account not in data:
+        if not self.insecure_path.exists():
             return False
-        del data[account]
-        self._file_write(data)
+        with self._file_lock():
+            data = self._file_read(for_update=True)
+            if account not in data:
+                return False
+            del data[account]
+            self._file_write(data)
         return True
+
+    def _file_lock(self) -> Any:
+        """An exclusive lock around read-modify-write, so concurrent writers lose nothing."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def locked() -> Iterator[None]:
+            self.insecure_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = self.insecure_path.with_name(self.insecure_path.name + ".lock")
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                try:
+                    import fcntl
+
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except ImportError:  # pragma: no cover - Windows: no advisory locks here
+                    pass
+                yield
+            finally:
+                os.close(fd)
+
+        return locked()
 
     def _file_write(self, data: dict[str, str]) -> None:
         from ctoops.files import atomic_write_text
@@ -237,21 +283,27 @@ def _name(backend: object) -> str:
 
 
 def _why(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    """The exception in one line, redacted: a keyring backend's message may carry the secret."""
+    from ctoops.redact import redact
+
+    return redact(f"{type(exc).__name__}: {exc}".strip().rstrip(":"))
 
 
 def resolve(store: SecretStore | None, *, flag: str | None, flag_name: str, env: str, account: str) -> Resolved:
-    """flag > environment > keyring > insecure file."""
+    """flag > environment > keyring > insecure file. A credential with a control or
+    non-ASCII character is BadInput (exit 2), never echoed."""
+    from ctoops.keys import check_printable
+
     if flag:
         register(flag)
-        return Resolved(flag, f"flag {flag_name}")
+        return Resolved(check_printable(flag, flag_name), f"flag {flag_name}")
     value = os.environ.get(env)
     if value:
         register(value)
-        return Resolved(value, f"env {env}")
+        return Resolved(check_printable(value, env), f"env {env}")
     if store is None:
         return Resolved(None, "nowhere")
     found, where = store.get(account)
     if found:
-        return Resolved(found, where)
+        return Resolved(check_printable(found, f"the secret in {where}"), where)
     return Resolved(None, "not set", note=where)

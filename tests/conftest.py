@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fakeserver import FakeServer
-from scrub import SECRET_HEADERS, before_record_request, before_record_response
+from scrub import SECRET_HEADERS, before_record_request, before_record_response, remember
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -24,9 +24,31 @@ RECORD_TOKEN = os.environ.get("CTOOPS_TEST_OPENCTO_TOKEN", "test-opencto-token-0
 RECORD_WORKSPACE = os.environ.get("CTOOPS_TEST_WORKSPACE", "acme")
 RECORD_OPENAI_KEY = os.environ.get("CTOOPS_TEST_OPENAI_API_KEY", "test-openai-key-0000")
 RECORD_ADMIN_KEY = os.environ.get("CTOOPS_TEST_OPENAI_ADMIN_KEY", "test-openai-admin-key-0000")
+# real secrets given for a recording are scrubbed wherever they appear, and searched for by
+# the leak test (tests/test_cassettes.py), bare, in an HTML title or inside an escaped string
+remember(
+    *(
+        os.environ.get(name, "")
+        for name in (
+            "CTOOPS_TEST_OPENCTO_TOKEN",
+            "CTOOPS_TEST_OPENAI_API_KEY",
+            "CTOOPS_TEST_OPENAI_ADMIN_KEY",
+            "CTOOPS_TEST_BYOK_KEY",
+        )
+    )
+)
 
 CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING")
 CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
+
+
+@pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """No test pays real backoff: ctoops' one wait (``ctoops.http.sleep``) is recorded instead.
+    A test asks for this fixture to see the waits a run would have made, in seconds."""
+    seen: list[float] = []
+    monkeypatch.setattr("ctoops.http.sleep", seen.append)
+    return seen
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +62,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("CTOOPS_CONFIG", str(tmp_path / "config" / "config.toml"))
     use_keyring(monkeypatch, "ctoops_test_keyring.FileKeyring", tmp_path / "keyring.json")
+    from ctoops.redact import forget
+
+    forget()  # one test, one run: secrets registered by an earlier test are not this run's
     yield tmp_path
     reset_keyring()
 
@@ -89,6 +114,15 @@ def server() -> Iterator[FakeServer]:
     srv.close()
 
 
+@pytest.fixture
+def worker(server: FakeServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> FakeServer:
+    """The loopback server as the OpenCTO worker, with the test module's ``TOKEN`` (if it
+    defines one) as the session token."""
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", getattr(request.module, "TOKEN", "opencto-token-Test0000001"))
+    return server
+
+
 CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z, when the time-bound cassettes were written
 
 
@@ -97,7 +131,7 @@ def recorded_clock(monkeypatch: pytest.MonkeyPatch, record_mode: str) -> None:
     """On replay, ctoops' clock reads the cassettes' time (secret expiries, "yesterday");
     when recording, the real one."""
     if record_mode == "none":
-        monkeypatch.setattr("ctoops.smoke.now", lambda: CASSETTE_TIME)
+        monkeypatch.setattr("ctoops.checks.clock.now", lambda: CASSETTE_TIME)
 
 
 @pytest.fixture(scope="module")

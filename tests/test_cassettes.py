@@ -98,3 +98,42 @@ def test_scrubbing_keeps_every_other_byte_exactly():
     body = b'{"amount": {"value": 0.11101860000000000999, "currency": "usd"}, "value": "ek_abcdefghijklmnopqrstuv"}'
     out = before_record_response({"body": {"string": body}, "headers": {}})["body"]["string"]
     assert out == b'{"amount": {"value": 0.11101860000000000999, "currency": "usd"}, "value": "REDACTED"}'
+
+
+TOKEN = "eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxNzk2MDAwMDAwfQ.Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "secret"),
+    [
+        ("a bare session token", '{"note": "token ' + TOKEN + ' here"}', TOKEN),
+        (
+            "a secret inside an escaped JSON string",
+            json.dumps({"error": "OpenAI rejected the request", "details": json.dumps({"clientSecret": "ek_x"})}),
+            "ek_x",
+        ),
+        ("a keyHint that is a whole key", '{"keyHint": "zz-whole-key-0123456789abcd"}', "zz-whole-key-0123456789abcd"),
+        (
+            "a recording secret in an HTML title",
+            "<html><title>rs-Recording0Secret99</title></html>",
+            "rs-Recording0Secret99",
+        ),
+    ],
+)
+def test_the_scrubber_and_the_leak_scan_catch_each_variant(name, body, secret):
+    import scrub
+
+    scrub.remember("rs-Recording0Secret99")
+    try:
+        assert find_leaks(body) or secret == "ek_x", name  # the scan sees it unscrubbed (but a 4-char stub)
+        out = before_record_response({"body": {"string": body.encode()}, "headers": {}})["body"]["string"].decode()
+        assert secret not in out, name
+        assert find_leaks(out) == [], name
+    finally:
+        scrub.RECORDING_SECRETS.discard("rs-Recording0Secret99")
+
+
+def test_a_real_key_hint_is_kept():
+    body = b'{"keyHint": "****9xQz"}'
+    assert before_record_response({"body": {"string": body}, "headers": {}})["body"]["string"] == body
+    assert find_leaks(body.decode()) == []

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from bodies import cloudflare_502
 from fakeserver import Reply
 
 TOKEN = "opencto-session-token-a1b2c3d4e5f6"
@@ -24,13 +25,6 @@ MODELS = {
         },
     ],
 }
-
-
-@pytest.fixture
-def worker(server, monkeypatch):
-    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
-    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
-    return server
 
 
 def test_table_json_csv_via_the_worker(ctoops, worker):
@@ -129,7 +123,7 @@ def test_503_then_200_succeeds_after_one_retry(ctoops, worker):
 
 
 def test_html_502_exits_4_naming_502(ctoops, worker):
-    page = "<html><head><title>api.opencto.works | 502: Bad gateway</title></head><body>Cloudflare</body></html>"
+    page = cloudflare_502()
     worker.route("GET", "/api/v1/cto/openai/models", Reply(502, body=page, content_type="text/html"))
     result = ctoops("--max-retries", "0", "models", "list")
     assert result.exit_code == 4

@@ -1,5 +1,7 @@
 """The worker's three key routes and their 400/403 answers, replayed from cassettes
-(cassettes/test_contract_keys/). The PUT body's apiKey is scrubbed in the cassette."""
+(cassettes/test_contract_keys/). The PUT body's apiKey is scrubbed in the cassette. `keys set`
+runs with --no-verify here: these tests are about the worker's contract; asking OpenAI about
+the key first is tested in test_keys_auth.py."""
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def test_keys_list_forbidden(ctoops):
 
 @pytest.mark.vcr
 def test_keys_set(ctoops):
-    result = ctoops("--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", "--format", "json", input=KEY)
+    result = ctoops(
+        "--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", "--no-verify", "--format", "json", input=KEY
+    )
     assert result.exit_code == 0, result.stderr
     saved = json.loads(result.stdout)
     assert saved["keyHint"] == "****9xQz" and saved["workspaceId"] == "acme" and saved["location"] == "worker"
@@ -55,14 +59,14 @@ def test_keys_set(ctoops):
 
 @pytest.mark.vcr
 def test_keys_set_rejected_by_the_worker(ctoops):
-    result = ctoops("--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", input=KEY)
+    result = ctoops("--workspace", RECORD_WORKSPACE, "keys", "set", "--stdin", "--no-verify", input=KEY)
     assert result.exit_code == 2
     assert "400 BAD_REQUEST: apiKey is required and must be at least 8 characters" in result.stderr
 
 
 @pytest.mark.vcr
 def test_keys_set_forbidden(ctoops):
-    result = ctoops("--workspace", "globex", "keys", "set", "--stdin", input=KEY)
+    result = ctoops("--workspace", "globex", "keys", "set", "--stdin", "--no-verify", input=KEY)
     assert result.exit_code == 3 and "workspace 'globex'" in result.stderr
 
 

@@ -10,8 +10,10 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from bodies import openai_error
+from bodies import cloudflare_502, openai_error
 
+from ctoops.backends.openai import OpenAIErrors
+from ctoops.backends.opencto import WorkerErrors
 from ctoops.errors import (
     BadInput,
     ExitCode,
@@ -23,10 +25,7 @@ from ctoops.errors import (
 from ctoops.http import HttpClient
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-HTML_502 = (
-    "<!DOCTYPE html><html><head><title>api.opencto.works | 502: Bad gateway</title></head>"
-    "<body><h1>Bad gateway</h1><p>Error code 502</p><p>Cloudflare Ray ID: 8f1c2d3e4a5b6c7d</p></body></html>"
-)
+HTML_502 = cloudflare_502()
 
 
 class Script:
@@ -53,13 +52,17 @@ class Script:
         return httpx.Response(status, headers=headers, content=content)
 
 
+def errors_for(service: str):
+    return WorkerErrors("https://api.opencto.works") if service == "opencto" else OpenAIErrors()
+
+
 def client(script: Script, service: str = "opencto", **kw) -> tuple[HttpClient, list[float], list[str], list[str]]:
     sleeps: list[float] = []
     logs: list[str] = []
     notes: list[str] = []
     c = HttpClient(
         "https://api.opencto.works",
-        service=service,
+        errors=errors_for(service),
         token="tok_live_abcdefghijklmnop",
         timeout=5,
         max_retries=kw.pop("max_retries", 3),
@@ -241,7 +244,7 @@ def test_connection_refused_on_loopback_exits_4():
     sleeps: list[float] = []
     c = HttpClient(
         f"http://127.0.0.1:{port}",
-        service="opencto",
+        errors=errors_for("opencto"),
         token="t" * 20,
         timeout=2,
         max_retries=1,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bodies import openai_error
+from bodies import cloudflare_502, openai_error
 from conftest import ROOT, use_keyring
 from fakeserver import Reply
 
@@ -50,8 +50,21 @@ QUOTA = openai_error(
 )
 
 
+@pytest.fixture(autouse=True)
+def openai_accepts_keys(server, monkeypatch):
+    """`keys set` asks OpenAI about a key before saving it: here OpenAI (on loopback) accepts."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    server.route("GET", "/v1/models", Reply(json=MODELS))
+    server.route(
+        "GET",
+        "/v1/organization/costs",
+        Reply(json={"object": "page", "data": [], "has_more": False, "next_page": None}),
+    )
+
+
 @pytest.fixture
-def worker(server, monkeypatch):
+def signed_out(server, monkeypatch):
+    """The loopback worker, workspace acme, and no token anywhere."""
     monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
     monkeypatch.setenv("OPENCTO_WORKSPACE", "acme")
     return server
@@ -59,7 +72,7 @@ def worker(server, monkeypatch):
 
 @pytest.fixture
 def logged_in(worker, monkeypatch):
-    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENCTO_WORKSPACE", "acme")
     return worker
 
 
@@ -325,13 +338,13 @@ def test_validate_on_the_worker_fails_when_no_key_is_listed_or_openai_rejects_it
 # -- auth -----------------------------------------------------------------------------------
 
 
-def test_login_verifies_then_stores_for_the_next_process(ctoops, worker):
-    worker.route("GET", KEYS_PATH, Reply(json=LISTED))
-    worker.route("GET", "/api/v1/health", Reply(json={"status": "healthy", "timestamp": "2026-11-21T20:00:00Z"}))
+def test_login_verifies_then_stores_for_the_next_process(ctoops, signed_out):
+    signed_out.route("GET", KEYS_PATH, Reply(json=LISTED))
+    signed_out.route("GET", "/api/v1/health", Reply(json={"status": "healthy", "timestamp": "2026-11-21T20:00:00Z"}))
     login = ctoops("auth", "login", "--with-token", input=TOKEN + "\n")
     assert login.exit_code == 0, login.stderr
     assert "****1234" in login.stdout and TOKEN not in login.all
-    assert worker.seen(KEYS_PATH)[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert signed_out.seen(KEYS_PATH)[0].headers["authorization"] == f"Bearer {TOKEN}"
 
     status = ctoops_process("auth", "status", "--format", "json")
     assert status.returncode == 0, status.stderr
@@ -340,29 +353,31 @@ def test_login_verifies_then_stores_for_the_next_process(ctoops, worker):
     assert report["tokenSource"] == "keyring (ctoops_test_keyring.FileKeyring)"
     assert [c["ok"] for c in report["checks"]] == [True, True]
     assert TOKEN not in status.stdout + status.stderr
-    assert worker.seen("/api/v1/health")[0].headers.get("x-opencto-trace-id") == report["traceId"]
+    assert signed_out.seen("/api/v1/health")[0].headers.get("x-opencto-trace-id") == report["traceId"]
 
     logout = ctoops("auth", "logout")
     assert logout.exit_code == 0 and "removed the token" in logout.stdout
     assert ctoops("auth", "status").exit_code == 3
 
 
-def test_login_with_a_rejected_token_stores_nothing(ctoops, worker):
-    worker.route("GET", KEYS_PATH, Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401}))
+def test_login_with_a_rejected_token_stores_nothing(ctoops, signed_out):
+    signed_out.route(
+        "GET", KEYS_PATH, Reply(401, json={"error": "Unauthorized", "code": "UNAUTHORIZED", "status": 401})
+    )
     result = ctoops("auth", "login", "--with-token", input=TOKEN)
     assert result.exit_code == 3 and "rejected the token ****1234" in result.stderr
     keyring_file = Path(os.environ["CTOOPS_TEST_KEYRING_FILE"])
     assert not keyring_file.exists() or TOKEN not in keyring_file.read_text()
 
 
-def test_login_without_a_terminal_needs_with_token(ctoops, worker):
+def test_login_without_a_terminal_needs_with_token(ctoops, signed_out):
     result = ctoops("auth", "login")
     assert result.exit_code == 2 and "--with-token" in result.stderr
-    assert worker.requests == []
+    assert signed_out.requests == []
 
 
-def test_tokens_are_kept_per_api_url(ctoops, worker, server):
-    worker.route("GET", KEYS_PATH, Reply(json=LISTED))
+def test_tokens_are_kept_per_api_url(ctoops, signed_out, server):
+    signed_out.route("GET", KEYS_PATH, Reply(json=LISTED))
     assert ctoops("auth", "login", "--with-token", input=TOKEN).exit_code == 0
     other = ctoops("--api-url", "https://other.example.com", "auth", "status")
     assert other.exit_code == 3 and "not logged in" in other.stderr
@@ -375,7 +390,7 @@ def test_status_with_a_rejected_token_exits_3_and_a_down_worker_exits_4(ctoops, 
     assert rejected.exit_code == 3 and "token_accepted" in rejected.stderr
     assert "env OPENCTO_TOKEN" in rejected.stdout
 
-    page = "<html><title>api | 502: Bad gateway</title></html>"
+    page = cloudflare_502("api")
     logged_in.route("GET", "/api/v1/health", Reply(502, body=page, content_type="text/html"))
     logged_in.route("GET", KEYS_PATH, Reply(502, body=page, content_type="text/html"))
     down = ctoops("--max-retries", "0", "auth", "status")

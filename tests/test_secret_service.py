@@ -26,7 +26,7 @@ SCRIPT = r"""
 set -e
 printf %s test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
 echo '--- set'
-printf %s "$CTOOPS_IT_KEY" | "$PY" -m ctoops keys set --local --stdin --format json
+printf %s "$CTOOPS_IT_KEY" | "$PY" -m ctoops keys set --local --stdin --no-verify --format json
 echo '--- list'
 "$PY" -m ctoops keys list --local --format json
 echo '--- delete'

@@ -319,14 +319,14 @@ def test_the_runbook_step_reads_the_given_logs(ctoops):
         "--sandbox", "runbook", "run", "-p", f"rates.sources={LOGS / 'logpush'}", "-p", "rates.min_requests=1"
     )
     assert failing.exit_code == 1
-    assert "window(s) over threshold, worst realtime_token 429 100.0% > 5.0%" in failing.stdout
+    assert "over the 429/5xx thresholds, worst realtime_token 429 100.0% > 5.0%" in failing.stdout
 
 
 def test_the_runbook_step_is_skipped_without_logs(ctoops, server, monkeypatch):
     from ctoops.checks import run_check
-    from ctoops.runbook import Context, _op_errors
+    from ctoops.runbook.operations import Context, errors_trend
 
-    ((name, check),) = _op_errors(Context(backend=lambda: None, workspace="w", via="opencto"), {})
+    ((name, check),) = errors_trend(Context(backend=lambda: None, workspace="w", via="opencto"), {})
     result = run_check(name, check)
     assert result.skipped and "rates.sources" in result.detail
 

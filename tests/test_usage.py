@@ -18,7 +18,7 @@ import pytest
 from bodies import openai_error
 from fakeserver import Reply, Seen
 
-from ctoops.backends import sandbox
+from ctoops import sandbox
 
 ADMIN = "sk-admin-usageTestKey0123456789AB"
 Q3 = ("--start", "2026-07-01", "--end", "2026-10-01")

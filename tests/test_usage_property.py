@@ -8,11 +8,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctoops.backends.openai import OpenAIBackend
-from ctoops.backends.sandbox import OPENAI_URL, Sandbox
+from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
 from ctoops.http import FunctionTransport, HttpClient
 from ctoops.pull import Query, pull
+from ctoops.sandbox import OPENAI_URL, Sandbox
 from ctoops.usage_frame import costs_totals, to_frame, totals, usage_table
 
 BASE = 1767225600  # 2026-01-01T00:00:00Z: a range wholly in the past
@@ -21,7 +21,7 @@ BASE = 1767225600  # 2026-01-01T00:00:00Z: a range wholly in the past
 def backend() -> OpenAIBackend:
     client = HttpClient(
         OPENAI_URL,
-        service="openai",
+        errors=OpenAIErrors(),
         token="sk-admin-property",
         timeout=5,
         max_retries=0,

@@ -15,6 +15,8 @@ from ctoops.errors import Unsupported
 
 @dataclass(frozen=True)
 class Model:
+    """One model as OpenAI lists it; ``created`` in unix seconds; other fields in ``extra``."""
+
     id: str
     created: int | None
     owned_by: str | None
@@ -41,6 +43,8 @@ class RealtimeSecret:
 
 @dataclass(frozen=True)
 class ProviderKey:
+    """A workspace's saved key as the worker lists it: only ever a hint (``****abcd``)."""
+
     provider: str
     workspace_id: str
     key_hint: str | None
@@ -71,12 +75,18 @@ class UsageRequest:
 
 
 class Backend(Protocol):
+    """What every backend serves (``opencto``, ``openai``; the sandbox answers through either).
+
+    Failures are ctoops errors with their exit codes; an operation a backend cannot serve
+    raises ``Unsupported`` (exit 2).
+    """
+
     name: str  # "opencto" or "openai"
     sandbox: bool
 
     def list_models(self) -> list[Model]: ...
 
-    def mint_realtime_secret(self, model: str) -> RealtimeSecret: ...
+    def mint_realtime_secret(self, model: str, workspace: str | None = None) -> RealtimeSecret: ...
 
     def usage_page(self, request: UsageRequest) -> Any: ...
 
@@ -94,6 +104,7 @@ class Backend(Protocol):
 
 
 def unsupported(operation: str, via: str, hint: str) -> Unsupported:
+    """``<operation> is not available via <via>: <hint>`` (exit 2)."""
     return Unsupported(f"{operation} is not available via {via}: {hint}")
 
 
@@ -101,7 +112,9 @@ def unsupported(operation: str, via: str, hint: str) -> Unsupported:
 
 
 def parse_models(body: Any, who: str) -> list[Model]:
-    """OpenAI's model list (``{"object": "list", "data": [...]}``); no pagination exists."""
+    """OpenAI's model list (``{"object": "list", "data": [...]}``, openai-api.md §1); no
+    pagination exists. ``created`` is kept as an integer (unix s) also when sent as a float or
+    a numeric string that is integral. Raises UpstreamError (exit 4) naming what is wrong."""
     from ctoops.errors import UpstreamError
 
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -109,14 +122,14 @@ def parse_models(body: Any, who: str) -> list[Model]:
     models = []
     for i, item in enumerate(body["data"]):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise UpstreamError(f"{who} answered a model list whose item {i} has no `id`: {_shape(item)}")
+            raise UpstreamError(f"{who} answered a model list whose item {i} has no string `id`: {_shape(item)}")
         extra = {k: v for k, v in item.items() if k not in ("id", "created", "owned_by", "object")}
-        created = item.get("created")
+        owned_by = item.get("owned_by")
         models.append(
             Model(
                 id=item["id"],
-                created=created if isinstance(created, int) else None,
-                owned_by=item.get("owned_by"),
+                created=_int(item.get("created")),
+                owned_by=owned_by if isinstance(owned_by, str) else None,
                 extra=extra,
             )
         )
@@ -124,38 +137,53 @@ def parse_models(body: Any, who: str) -> list[Model]:
 
 
 def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
-    """Every documented shape: the worker's ``clientSecret``/``expiresAt``, OpenAI's GA
-    ``value``/``expires_at`` and the beta ``client_secret.value``/``client_secret.expires_at``.
-    A missing or empty secret is returned as such; judging it is the check's job."""
+    """Every documented shape, told apart by where the secret is: the worker's
+    ``clientSecret``/``expiresAt``; the beta session object, whose secret and its expiry are
+    in ``client_secret.{value, expires_at}`` beside a top-level ``expires_at`` (often 0) that
+    is the session's, not the secret's (openai-api.md §2.2); OpenAI's GA
+    ``value``/``expires_at`` (§2.1). A missing or empty secret is returned as such; judging it
+    is the check's job. An answer that is not an object raises UpstreamError (exit 4)."""
     from ctoops.errors import UpstreamError
 
     if not isinstance(body, dict):
         raise UpstreamError(f"{who} answered a realtime secret that is not an object: {_shape(body)}")
-    session = body.get("session") if isinstance(body.get("session"), dict) else {}
-    answered_model = session.get("model") or body.get("model") or model
+    raw_session = body.get("session")
+    session: dict[str, Any] = raw_session if isinstance(raw_session, dict) else {}
+    answered = session.get("model") or body.get("model") or model
+    answered_model = answered if isinstance(answered, str) else model
     if "clientSecret" in body or "expiresAt" in body:
-        return RealtimeSecret(_str(body.get("clientSecret")), _int(body.get("expiresAt")), answered_model, "worker")
-    if "value" in body or "expires_at" in body:
-        return RealtimeSecret(_str(body.get("value")), _int(body.get("expires_at")), answered_model, "ga")
-    nested = body.get("client_secret")
-    if isinstance(nested, dict):
-        return RealtimeSecret(_str(nested.get("value")), _int(nested.get("expires_at")), answered_model, "beta")
-    return RealtimeSecret(None, None, answered_model, "none")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+        secret, expiry, shape, where = body, body, "worker", ("clientSecret", "expiresAt")
+    elif isinstance(body.get("client_secret"), dict):
+        secret = expiry = body["client_secret"]
+        shape, where = "beta", ("client_secret.value", "client_secret.expires_at")
+    elif "value" in body or "expires_at" in body:
+        secret, expiry, shape, where = body, body, "ga", ("value", "expires_at")
+    else:
+        return RealtimeSecret(None, None, answered_model, "none")
+    value = secret.get(where[0].rsplit(".", 1)[-1])
+    expires = expiry.get(where[1].rsplit(".", 1)[-1])
+    if value is not None and not isinstance(value, str):
+        raise UpstreamError(f"{who} answered a `{where[0]}` that is not a string: {_shape(value)}")
+    if expires is not None and _int(expires) is None:
+        raise UpstreamError(f"{who} answered an `{where[1]}` that is not unix seconds: {_shape(expires)}")
+    return RealtimeSecret(value, _int(expires), answered_model, shape)
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    """An integer from an int, or a float, Decimal or numeric string that is integral; else None."""
+    if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         return value
+    from decimal import Decimal, InvalidOperation
+
     try:
-        return int(value)  # a Decimal or numeric string
-    except (TypeError, ValueError, ArithmeticError):
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except (TypeError, ValueError, InvalidOperation):
         return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def _shape(value: Any) -> str:

@@ -84,7 +84,51 @@ def report_options(fn: F) -> F:
 
 def run_info(app: Any, suite: str, started: float, finished: float) -> Any:
     """What reports say about the run: trace id, backend, target, workspace, times."""
+    from ctoops.errors import CtoopsError
     from ctoops.reports import RunInfo
 
-    s = app.settings
-    return RunInfo(suite, app.trace_id, s.via, s.sandbox, app.target, s.workspace, started, finished)
+    try:
+        s = app.settings
+        return RunInfo(suite, app.trace_id, s.via, s.sandbox, app.target, s.workspace, started, finished)
+    except CtoopsError:  # settings that cannot be resolved: the report still says the run failed
+        return RunInfo(suite, app.trace_id, "unknown", False, "unknown", "unknown", started, finished)
+
+
+def run_reported(
+    app: Any,
+    suite: str,
+    run: Callable[[], list[Any]],
+    *,
+    junit: str | None,
+    report_json: str | None,
+    prom_file: str | None,
+    inputs: tuple[str, ...] = (),
+) -> tuple[list[Any], Any]:
+    """``run()`` the checks and write the reports whatever the outcome: when the run stops
+    before any check (no token, a bad setting), the reports say so with that error as a
+    failed ``setup`` check, so a stale ``.prom`` never keeps saying the last run passed.
+    ``inputs`` (the runbook file) and the config file are never overwritten by a report.
+    Returns (results, RunInfo); re-raises the setup error after writing."""
+    from ctoops.checks import CheckResult
+    from ctoops.checks.clock import now
+    from ctoops.config import config_path
+    from ctoops.errors import CtoopsError
+    from ctoops.reports import check_report_paths, write_reports
+
+    junit, report_json, prom_file = (
+        str(p) if p else None
+        for p in check_report_paths(
+            junit, report_json, prom_file, inputs=(*inputs, str(config_path())), notify=app.notify
+        )
+    )
+    started = now()
+    try:
+        results = run()
+    except CtoopsError as exc:
+        failed = CheckResult("setup", False, exc.format_message(), 0.0, int(exc.exit_code), started)
+        info = run_info(app, suite, started, now())
+        write_reports([failed], info, junit=junit, report_json=report_json, prom_file=prom_file)
+        raise
+    info = run_info(app, suite, started, now())
+    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    return results, info

@@ -37,7 +37,8 @@ def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_stor
       echo "$OPENCTO_TOKEN" | ctoops --profile prod auth login --with-token
     """
     from ctoops import backends
-    from ctoops.keys import clean_secret, token_check
+    from ctoops.checks.credentials import token_check
+    from ctoops.keys import clean_secret
     from ctoops.redact import mask, register
     from ctoops.secrets import token_account
 
@@ -69,9 +70,9 @@ def auth_status(app: AppContext, fmt: str) -> None:
     missing or rejected, 4 when the worker cannot be reached.
     """
     from ctoops import backends
-    from ctoops.checks import exit_code, run_checks
-    from ctoops.errors import NotAuthenticated, with_exit_code
-    from ctoops.keys import health_check, token_check
+    from ctoops.checks import finish, run_checks
+    from ctoops.checks.credentials import health_check, token_check
+    from ctoops.errors import NotAuthenticated
     from ctoops.redact import mask
     from ctoops.render import emit_checks
 
@@ -99,10 +100,7 @@ def auth_status(app: AppContext, fmt: str) -> None:
         ]
     )
     emit_checks(results, fmt, header=header)
-    code = exit_code(results)
-    if code:
-        failed = "; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok)
-        raise with_exit_code(failed, code)
+    finish(results, "auth status")
 
 
 @auth.command("logout")

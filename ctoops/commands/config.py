@@ -25,7 +25,7 @@ def config_show(app: AppContext, fmt: str) -> None:
 
     Secrets are shown masked (****abcd); the keyring is only read, never written.
     """
-    from ctoops.redact import mask
+    from ctoops.redact import mask, mask_url
     from ctoops.render import emit
 
     s = app.settings
@@ -33,6 +33,9 @@ def config_show(app: AppContext, fmt: str) -> None:
         {"setting": name, "value": getattr(s, name), "source": s.sources[name]}
         for name in ("api_url", "workspace", "via", "sandbox", "timeout", "max_retries", "openai_base_url")
     ]
+    for row in rows:
+        if row["setting"].endswith("url"):
+            row["value"] = mask_url(row["value"])
     rows.insert(0, {"setting": "profile", "value": s.profile, "source": s.sources.get("profile", "none")})
     for label, found in (
         ("token", app.token()),

@@ -38,14 +38,20 @@ def _admin_needs_local(local: bool, admin: bool) -> None:
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 @click.option("--admin", is_flag=True, help=ADMIN_HELP)
 @click.option("--stdin", "from_stdin", is_flag=True, help=STDIN_HELP)
+@click.option("--no-verify", is_flag=True, help="Save without asking OpenAI first whether it accepts the key.")
 @click.option("--insecure-storage", is_flag=True, help=INSECURE_HELP)
 @format_option
 @pass_app
-def keys_set(app: AppContext, local: bool, admin: bool, from_stdin: bool, insecure_storage: bool, fmt: str) -> None:
+def keys_set(
+    app: AppContext, local: bool, admin: bool, from_stdin: bool, no_verify: bool, insecure_storage: bool, fmt: str
+) -> None:
     """Save an OpenAI key: on the worker for the workspace, or locally with --local.
 
+    First OpenAI is asked whether it accepts the key (GET /models with it; for --admin a
+    one-day costs page): a key OpenAI rejects is not saved (exit 1). --no-verify skips that.
     Without --local: PUT /api/v1/llm/keys/openai for --workspace; prints the worker's
-    keyHint. The key must be at least 8 characters (the worker's rule).
+    keyHint. The key must be at least 8 characters (the worker's rule). Note: the current
+    worker does not use a workspace's key for OpenAI calls; it uses its own OPENAI_API_KEY.
 
     \b
     Examples:
@@ -64,6 +70,15 @@ def keys_set(app: AppContext, local: bool, admin: bool, from_stdin: bool, insecu
     register(key)
     for warning in key_warnings(key, admin):
         app.notify(f"warning: {warning}")
+    worker = None if local else app.backend()
+    if worker is not None and worker.name != "opencto":
+        from ctoops.backends.base import unsupported
+
+        raise unsupported("saving a workspace key", worker.name, "the worker holds workspace keys; use --via opencto")
+    if no_verify:
+        app.notify("note: --no-verify: OpenAI was not asked whether it accepts this key")
+    else:
+        _verify_with_openai(app, key, admin)
     s = app.settings
     if local:
         where = app.store.set(openai_account(s.profile, admin), key, insecure=insecure_storage)
@@ -80,7 +95,8 @@ def keys_set(app: AppContext, local: bool, admin: bool, from_stdin: bool, insecu
         if os.environ.get(env):
             app.notify(f"note: {env} is set and takes precedence over the stored key")
     else:
-        saved = app.backend().save_key(s.workspace, PROVIDER, key)
+        assert worker is not None
+        saved = worker.save_key(s.workspace, PROVIDER, key)
         if saved.key_hint and saved.key_hint != mask(key):
             app.notify(f"warning: the worker's hint {saved.key_hint} does not match the key sent ({mask(key)})")
         record = {**saved.as_record(), "kind": "api", "location": "worker"}
@@ -175,57 +191,74 @@ def keys_delete(app: AppContext, local: bool, admin: bool, yes: bool) -> None:
         app.notify(f"the worker holds no OpenAI key for workspace {s.workspace!r}; nothing to delete")
 
 
+def _verify_with_openai(app: AppContext, key: str, admin: bool) -> None:
+    """Ask OpenAI whether it accepts ``key`` before it is saved; exit 1 (nothing saved) if not."""
+    from ctoops import backends
+    from ctoops.checks import run_check
+    from ctoops.checks.credentials import openai_key_check
+    from ctoops.errors import with_exit_code
+    from ctoops.redact import mask
+
+    backend = backends.openai_backend(app, key=key, admin_key=key)
+    result = run_check("openai_key", openai_key_check(backend, mask(key), "the input", admin))
+    if not result.ok:
+        raise with_exit_code(f"not saved: {result.detail}", result.exit_code)
+    app.notify(result.detail)
+
+
 @keys.command("validate")
 @click.option("--local", is_flag=True, help="Validate the local key against OpenAI, not the worker's.")
 @click.option("--admin", is_flag=True, help=ADMIN_HELP)
-@click.option("--stdin", "from_stdin", is_flag=True, help="Validate the key given on standard input.")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Validate the key given on standard input, with OpenAI.")
 @format_option
 @pass_app
 def keys_validate(app: AppContext, local: bool, admin: bool, from_stdin: bool, fmt: str) -> None:
-    """Prove a key works.
+    """Prove what can be proved about a key.
 
     \b
-    --local: a cheap authenticated OpenAI call with the resolved key (stdin >
-             OPENAI_API_KEY / OPENAI_ADMIN_KEY > keyring): GET /models, or a one-day
-             costs page for --admin.
-    default: the workspace's key is listed on the worker and its models proxy answers.
+    --stdin: the key given on standard input, asked of OpenAI directly (GET /models, or a
+             one-day costs page for --admin).
+    --local: the same with the resolved local key (OPENAI_API_KEY / OPENAI_ADMIN_KEY >
+             keyring).
+    default: the workspace's key is listed on the worker (its hint), and the models proxy
+             answers. The current worker never sends a workspace key to OpenAI (it uses its
+             own OPENAI_API_KEY), so whether OpenAI accepts the workspace key cannot be
+             proved through it: the result says so.
     A key OpenAI rejects (401 invalid_api_key) exits 1 with OpenAI's code; a quota 429
     exits 5.
     """
     from ctoops import backends
-    from ctoops.checks import exit_code, run_checks
-    from ctoops.errors import with_exit_code
-    from ctoops.keys import clean_secret, openai_key_check, worker_key_check
+    from ctoops.checks import finish, run_checks
+    from ctoops.checks.credentials import openai_key_check, worker_key_check
+    from ctoops.checks.proxies import models_check
+    from ctoops.keys import clean_secret
     from ctoops.redact import mask, register
     from ctoops.render import emit_checks
-    from ctoops.smoke import models_check
 
     _admin_needs_local(local, admin)
     s = app.settings
-    if local:
+    if local or from_stdin:
         if from_stdin:
             key, source = clean_secret(read_secret("key", True)), "stdin"
             register(key)
         else:
             found = app.openai_key(admin)
             key, source = (found.value or app.require_openai_key(admin)), found.source
-        backend = backends.openai_backend(app, key=key, admin_key=key)
+        openai = backends.openai_backend(app, key=key, admin_key=key)
         checks = [
             (
                 "openai_admin_key" if admin else "openai_key",
-                openai_key_check(backend, mask(key), source, admin),
+                openai_key_check(openai, mask(key), source, admin),
             )
         ]
         header = {"keyHint": mask(key), "source": source, "kind": "admin" if admin else "api"}
     else:
-        backend = backends.worker_backend(app)
+        worker = backends.worker_backend(app)
         checks = [
-            ("workspace_key", worker_key_check(backend, s.workspace)),
-            ("models_proxy", models_check(backend)),
+            ("workspace_key", worker_key_check(worker, s.workspace)),
+            ("models_proxy", models_check(worker)),
         ]
         header = {"apiUrl": app.target, "workspace": s.workspace, "traceId": app.trace_id}
     results = run_checks(checks)
     emit_checks(results, fmt, header=header)
-    code = exit_code(results)
-    if code:
-        raise with_exit_code("; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok), code)
+    finish(results, "keys validate")

@@ -17,6 +17,7 @@ FIELDS = [
     "expiresAt",
     "ttlSeconds",
     "latencyMs",
+    "waitedMs",
     "model",
     "traceId",
     "via",
@@ -46,10 +47,9 @@ def realtime_check(app: AppContext, model: str, min_ttl: float, fmt: str) -> Non
             rejected the worker's key (OPENAI_ERROR, with OpenAI's code).
     Exit 5: still rate limited after honouring the worker's retryAfterSeconds.
     """
-    from ctoops.checks import run_check
-    from ctoops.errors import with_exit_code
+    from ctoops.checks import finish, run_check
+    from ctoops.checks.realtime import realtime_check as build
     from ctoops.render import emit
-    from ctoops.smoke import realtime_check as build
 
     s = app.settings
     check = build(app.backend(), model=model, min_ttl=min_ttl, workspace=s.workspace)
@@ -60,6 +60,7 @@ def realtime_check(app: AppContext, model: str, min_ttl: float, fmt: str) -> Non
         "expiresAt": result.data.get("expiresAt"),
         "ttlSeconds": result.data.get("ttlSeconds"),
         "latencyMs": round(result.latency_ms, 1),
+        "waitedMs": round(result.waited_ms, 1),
         "model": result.data.get("model", model),
         "traceId": app.trace_id,
         "via": s.via,
@@ -72,5 +73,4 @@ def realtime_check(app: AppContext, model: str, min_ttl: float, fmt: str) -> Non
         emit([{"field": k, "value": v} for k, v in record.items()], "table", columns=["field", "value"])
     else:
         emit(record, fmt, columns=FIELDS)
-    if not result.ok:
-        raise with_exit_code(f"realtime check failed: {result.detail}", result.exit_code)
+    finish([result], "realtime check")

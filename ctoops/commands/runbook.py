@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, report_options, run_info
+from ctoops.commands._options import format_option, pass_app, report_options, run_reported
 
 if TYPE_CHECKING:
     from ctoops.checks import CheckResult
@@ -47,7 +46,7 @@ def runbook_show(app: AppContext, runbook_name: str | None) -> None:
     if book.description:
         click.echo(f"\n{book.description}")
     for step in book.steps:
-        kind = "manual" if step.manual else f"runs `{step.run}`"
+        kind = "manual" if step.manual else f"runs `{step.run}`" + (", always" if step.always else "")
         click.echo(f"\n{step.title}  [{step.name}: {kind}]")
         for line in step.instructions.splitlines():
             click.echo(f"    {line}")
@@ -89,22 +88,25 @@ def runbook_run(
       ctoops runbook run ./runbooks/nightly.toml -p realtime.min_ttl=300
     """
     from ctoops import runbook as core
-    from ctoops.checks import exit_code, passed
-    from ctoops.errors import with_exit_code
+    from ctoops.checks import finish
     from ctoops.render import emit, emit_checks
-    from ctoops.reports import check_report_paths, json_report, write_reports
+    from ctoops.reports import json_report
 
-    s = app.settings
-    check_report_paths(junit, report_json, prom_file)
-    book = core.override(core.load(core.find(runbook_name, s.config_path.parent)), params)
-    ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
-    started = time.time()
-    if fmt == "table":
-        click.echo(f"{book.title}  [{book.name}]")
-        click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")
-    results = core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
-    info = run_info(app, f"runbook {book.name}", started, time.time())
-    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    path = core.find(runbook_name, app.settings.config_path.parent)
+    book = core.override(core.load(path), params)
+
+    def run() -> list[Any]:
+        s = app.settings
+        ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
+        if fmt == "table":
+            click.echo(f"{book.title}  [{book.name}]")
+            click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")
+        return core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
+
+    suite = f"runbook {book.name}"
+    results, info = run_reported(
+        app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file, inputs=(str(path),)
+    )
     if fmt == "json":
         emit(json_report(results, info), "json")
     elif fmt == "csv":
@@ -115,12 +117,7 @@ def runbook_run(
             f"\n{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
             f" in {info.finished_at - info.started_at:.1f}s"
         )
-    if not passed(results):
-        failed = [r for r in results if not r.ok]
-        raise with_exit_code(
-            f"runbook {book.name}: " + ("; ".join(f"{r.name}: {r.detail}" for r in failed) or "no step ran"),
-            exit_code(results),
-        )
+    finish(results, suite)
 
 
 def _printer(total: int) -> Any:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, realtime_options, report_options, run_info
+from ctoops.commands._options import format_option, pass_app, realtime_options, report_options, run_reported
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -47,35 +46,20 @@ def smoke(
     Example (CI):
       ctoops smoke --junit smoke.xml --report-json smoke.json --prom-file /var/lib/node_exporter/ctoops.prom
     """
-    from ctoops import smoke as core
-    from ctoops.checks import exit_code, run_checks
-    from ctoops.errors import with_exit_code
-    from ctoops.render import emit_checks
-    from ctoops.reports import check_report_paths, json_report, write_reports
+    from ctoops.checks import finish, run_checks
+    from ctoops.checks import smoke as core
+    from ctoops.render import emit, emit_checks
+    from ctoops.reports import json_report
 
-    s = app.settings
-    check_report_paths(junit, report_json, prom_file)
-    names = core.select(only, skip, s.workspace_explicit, s.via)
-    backend = app.backend()
-    started = time.time()
-    results = run_checks(core.plan(backend, names, workspace=s.workspace, model=model, min_ttl=min_ttl))
-    info = run_info(app, "smoke", started, time.time())
-    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    def run() -> list[Any]:
+        s = app.settings
+        names = core.select(only, skip, s.workspace_explicit, s.via)
+        return run_checks(core.plan(app.backend(), names, workspace=s.workspace, model=model, min_ttl=min_ttl))
+
+    results, info = run_reported(app, "smoke", run, junit=junit, report_json=report_json, prom_file=prom_file)
     if fmt == "json":
-        from ctoops.render import emit
-
         emit(json_report(results, info), "json")
     else:
-        header = {
-            "smoke": f"via {s.via}, {info.target}",
-            "workspace": s.workspace,
-            "traceId": app.trace_id,
-        }
+        header = {"smoke": f"via {info.via}, {info.target}", "workspace": info.workspace, "traceId": app.trace_id}
         emit_checks(results, fmt, header=header if fmt == "table" else None)
-    code = exit_code(results)
-    if code:
-        failed = [r for r in results if not r.ok]
-        raise with_exit_code(
-            f"{len(failed)} of {len(results)} checks failed: " + "; ".join(f"{r.name}: {r.detail}" for r in failed),
-            code,
-        )
+    finish(results, "smoke")

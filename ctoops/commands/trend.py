@@ -95,6 +95,7 @@ def errors_trend(
         --endpoint-url https://$CLOUDFLARE_ACCOUNT_ID.r2.cloudflarestorage.com
     """
     from ctoops import trends
+    from ctoops.checks.rates import Thresholds, enforce, judge
     from ctoops.dates import parse_instant
     from ctoops.render import emit
 
@@ -103,7 +104,7 @@ def errors_trend(
     until_ms = parse_instant(until, "until") if until else None
     paths: list[Any] = list(sources)
     if not paths and app.settings.sandbox:
-        from ctoops.backends.sandbox import sample_tail_log
+        from ctoops.sandbox.tail import sample_tail_log
 
         app.notify("sandbox: reading ctoops' built-in sample of wrangler tail output, not real logs")
         paths = [("sandbox sample", sample_tail_log())]
@@ -134,14 +135,15 @@ def errors_trend(
         storage=storage,
     )
     _report_stats(app, trend)
+    verdict = judge(trend.rows, Thresholds(max_429_rate, max_5xx_rate, min_requests))
     rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
         emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             click.echo(line)
     else:
         emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
-        for line in _summary_lines(trend.rows, min_requests):
+        for line in verdict.summary_lines():
             app.notify(line)
     if plot and trend.rows:
         from ctoops.render import color_enabled, rate_charts
@@ -154,7 +156,9 @@ def errors_trend(
         color = color_enabled() and fmt == "table"
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
-    _thresholds(trend.rows, max_429_rate, max_5xx_rate, min_requests)
+    for line in verdict.breach_lines():
+        click.echo(line, err=True)
+    enforce(verdict)
 
 
 def _stderr_tty() -> bool:
@@ -172,28 +176,8 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pct(rate: float) -> str:
-    return f"{rate * 100:.1f}%"
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _summary_lines(rows: list[dict[str, Any]], min_requests: int) -> list[str]:
-    from ctoops.trends.compute import summary
-
-    lines = []
-    for s in summary(rows, min_requests):
-        w4, w5 = s["worst_429"], s["worst_5xx"]
-        outcomes = f", {s['error_outcomes']} of them error outcomes" if s["error_outcomes"] else ""
-        lines.append(
-            f"{s['bucket']}: {_n(s['requests'], 'request')} in {_n(s['windows'], 'window')}; "
-            f"429 {s['status_429']} ({_pct(s['rate_429'])}), 5xx {s['status_5xx']} ({_pct(s['rate_5xx'])}{outcomes}); "
-            f"worst 429 {_pct(w4['rate'])} at {_iso(w4['window_start'])} ({_n(w4['requests'], 'request')}), "
-            f"worst 5xx {_pct(w5['rate'])} at {_iso(w5['window_start'])} ({_n(w5['requests'], 'request')})"
-        )
-    return lines
 
 
 def _report_stats(app: AppContext, trend: Any) -> None:
@@ -212,25 +196,3 @@ def _report_stats(app: AppContext, trend: Any) -> None:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")
     if not trend.rows:
         app.notify("no request in the buckets in this input")
-
-
-def _thresholds(rows: list[dict[str, Any]], max_429: float | None, max_5xx: float | None, min_requests: int) -> None:
-    from ctoops.errors import CheckFailed
-    from ctoops.trends.compute import breaches
-
-    found = breaches(rows, max_429, max_5xx, min_requests)
-    if not found:
-        return
-    for b in found[:20]:
-        click.echo(
-            f"over threshold: {b.bucket} {_iso(b.window_start)} {b.what} rate {_pct(b.rate)} > "
-            f"{_pct(b.limit)} ({b.requests} requests)",
-            err=True,
-        )
-    if len(found) > 20:
-        click.echo(f"... and {len(found) - 20} more", err=True)
-    windows = len({(b.window_start, b.bucket) for b in found})
-    raise CheckFailed(
-        f"{_n(windows, 'window')} over the 429/5xx thresholds (windows with fewer than {min_requests} requests "
-        "are not held to them)"
-    )

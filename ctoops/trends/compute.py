@@ -14,7 +14,6 @@ epoch. Each chunk is reduced to counts in Arrow, so memory holds one chunk and t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -189,63 +188,3 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     data = pd.DataFrame(rows, columns=COLUMNS)
     data["window_start"] = pd.to_datetime(data["window_start"], unit="s", utc=True)
     return data
-
-
-@dataclass(frozen=True)
-class Breach:
-    window_start: int
-    bucket: str
-    what: str  # "429" | "5xx"
-    rate: float
-    limit: float
-    requests: int
-
-
-def breaches(
-    rows: Iterable[dict[str, Any]], max_429: float | None, max_5xx: float | None, min_requests: int
-) -> list[Breach]:
-    """Every window and bucket with enough requests whose rate is over its limit."""
-    found = []
-    for row in rows:
-        if row["requests"] < min_requests:
-            continue
-        for what, limit, rate in (("429", max_429, row["rate_429"]), ("5xx", max_5xx, row["rate_5xx"])):
-            if limit is not None and rate > limit:
-                found.append(Breach(row["window_start"], row["bucket"], what, rate, limit, row["requests"]))
-    return found
-
-
-def summary(rows: list[dict[str, Any]], min_requests: int) -> list[dict[str, Any]]:
-    """Per bucket: totals, overall rates, and the worst window of each kind."""
-    out = []
-    for bucket in sorted({r["bucket"] for r in rows}):
-        mine = [r for r in rows if r["bucket"] == bucket]
-        requests = sum(r["requests"] for r in mine)
-        s429 = sum(r["status_429"] for r in mine)
-        s5xx = sum(r["status_5xx"] for r in mine)
-        counted = [r for r in mine if r["requests"] >= min_requests] or mine
-        worst_429 = max(counted, key=lambda r: (r["rate_429"], r["requests"]))
-        worst_5xx = max(counted, key=lambda r: (r["rate_5xx"], r["requests"]))
-        out.append(
-            {
-                "bucket": bucket,
-                "windows": len(mine),
-                "requests": requests,
-                "status_429": s429,
-                "status_5xx": s5xx,
-                "rate_429": s429 / requests,
-                "rate_5xx": s5xx / requests,
-                "error_outcomes": sum(r["error_outcomes"] for r in mine),
-                "worst_429": {
-                    "window_start": worst_429["window_start"],
-                    "rate": worst_429["rate_429"],
-                    "requests": worst_429["requests"],
-                },
-                "worst_5xx": {
-                    "window_start": worst_5xx["window_start"],
-                    "rate": worst_5xx["rate_5xx"],
-                    "requests": worst_5xx["requests"],
-                },
-            }
-        )
-    return out

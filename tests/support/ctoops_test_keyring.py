@@ -73,3 +73,20 @@ class LockedKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise KeyringLocked("Failed to unlock the collection!")
+
+
+class LeakyKeyring(KeyringBackend):
+    """Fails with an error text that carries the secret it was given, as some backends do."""
+
+    priority = 20  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        from keyring.errors import PasswordSetError
+
+        raise PasswordSetError(f"cannot store {password!r} for {username}")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise PasswordDeleteError("not found")

@@ -23,6 +23,8 @@ class Reply:
     content_type: str = "application/json"
     delay: float = 0.0
     cut_after: int | None = None  # send only this many body bytes, then close (a torn answer)
+    trickle: float | None = None  # seconds between single body bytes (a slow-loris answer)
+    endless: bool = False  # a chunked body that never ends (until the client leaves)
 
 
 @dataclass
@@ -43,6 +45,8 @@ class FakeServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.requests: list[Seen] = []
+        self.in_flight = 0  # requests being answered right now
+        self.max_in_flight = 0  # the most at once: server-side proof of concurrency
         self._lock = threading.Lock()
         server = self
 
@@ -63,8 +67,30 @@ class FakeServer:
                     time.monotonic(),
                 )
                 reply = server._next(seen)
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer(reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.endless:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", reply.content_type)
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    chunk = b"x" * 65536
+                    try:
+                        while True:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    except OSError:
+                        self.close_connection = True
+                        return
                 if reply.json is not None:
                     payload = json.dumps(reply.json).encode()
                 elif isinstance(reply.body, str):
@@ -83,6 +109,15 @@ class FakeServer:
                     self.wfile.write(payload[: reply.cut_after])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if reply.trickle is not None:
+                    try:
+                        for i in range(len(payload)):
+                            self.wfile.write(payload[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle)
+                    except OSError:
+                        self.close_connection = True
                     return
                 self.wfile.write(payload)
 

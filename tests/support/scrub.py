@@ -26,10 +26,26 @@ LEAK_PATTERNS = [
     re.compile(r"sk-(?:proj-|admin-|svcacct-|live-)?[A-Za-z0-9_-]{16,}"),
     re.compile(r"ek_[A-Za-z0-9]{16,}"),
     re.compile(r"(?i)bearer\s+(?!REDACTED)[A-Za-z0-9._-]{8,}"),
+    # an OpenCTO session token: base64url(JSON payload) "." base64url(HMAC) (opencto-worker-api.md)
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"),
+    # a keyHint that is more than ****+4: a whole key the worker should not have echoed
+    re.compile(r'\\?"keyHint\\?"\s*:\s*\\?"(?!\*{4}[^"\\]{0,4}\\?")(?!REDACTED)[^"\\]{9,}'),
 ]
+# the secrets used when recording (conftest's RECORD_* settings); scrubbed wherever they
+# appear, bare, in a title, inside an escaped string
+RECORDING_SECRETS: set[str] = set()
 
 
-_SECRET_STRING = re.compile(r'"(' + "|".join(sorted(SECRET_FIELDS)) + r')"(\s*:\s*)"((?:[^"\\]|\\.)+)"')
+# "field": "value", also inside a JSON string that holds JSON (\"field\": \"value\")
+_SECRET_STRING = re.compile(
+    r'(\\?)"(' + "|".join(sorted(SECRET_FIELDS)) + r')\1"(\s*:\s*)\1"((?:(?!\1")[^"\\]|\\[^"])+)\1"'
+)
+_KEY_HINT = re.compile(r'(\\?)"keyHint\1"(\s*:\s*)\1"((?:(?!\1")[^"\\])+)\1"')
+
+
+def remember(*secrets: str) -> None:
+    """Scrub these exact strings from everything recorded (the secrets a recording uses)."""
+    RECORDING_SECRETS.update(s for s in secrets if s and len(s) >= 8)
 
 
 def scrub_body(body: Any) -> Any:
@@ -39,8 +55,15 @@ def scrub_body(body: Any) -> Any:
     if body in (None, b"", ""):
         return body
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    cleaned = _SECRET_STRING.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"{REDACTED}"', text)
-    for pattern in LEAK_PATTERNS:
+    for secret in sorted(RECORDING_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    cleaned = _SECRET_STRING.sub(
+        lambda m: f'{m.group(1)}"{m.group(2)}{m.group(1)}"{m.group(3)}{m.group(1)}"{REDACTED}{m.group(1)}"', text
+    )
+    cleaned = _KEY_HINT.sub(
+        lambda m: m.group(0) if _is_hint(m.group(3)) else m.group(0).replace(m.group(3), REDACTED), cleaned
+    )
+    for pattern in LEAK_PATTERNS[:4]:
         cleaned = pattern.sub(REDACTED, cleaned)
     return cleaned.encode() if isinstance(body, bytes) else cleaned
 
@@ -61,8 +84,12 @@ def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+def _is_hint(value: str) -> bool:
+    return value == REDACTED or (value.startswith("****") and len(value) <= 8)
+
+
 def find_leaks(text: str) -> list[str]:
-    found = []
-    for pattern in LEAK_PATTERNS:
-        found += pattern.findall(text)
+    """Every secret-shaped string, and every recording secret, left in ``text``."""
+    found = [m.group(0) for pattern in LEAK_PATTERNS for m in pattern.finditer(text)]
+    found += [secret for secret in RECORDING_SECRETS if secret in text]
     return found

@@ -1,0 +1,177 @@
+"""Parameter types: one rule per kind of value, the same whether it comes from a flag, the
+environment, a profile in the config file, or a runbook step's ``[step.with]`` table.
+
+Each is a ``click.ParamType``; ``convert`` returns the clean value or fails with a message
+that names the value and the rule (Click adds the parameter and, in ctoops, its source).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    ParamType = click.ParamType[Any, Any]  # click 8.5's value and input type parameters
+else:
+    ParamType = click.ParamType
+
+WORKSPACE_RE = re.compile(r"[a-zA-Z0-9._-]{1,80}")  # the worker's rule, matched whole
+
+
+class UrlType(ParamType):
+    """An http(s) base URL, trailing slash trimmed; credentials in it are registered as secrets."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ctoops.redact import register, url_secrets
+
+        text = str(value).strip().rstrip("/") if isinstance(value, str) else None
+        if text is None or not re.match(r"^https?://[^/\s]+", text) or re.search(r"[\s\x00-\x1f\x7f]", text):
+            self.fail(f"{value!r} is not an http(s) URL", param, ctx)
+        for secret in url_secrets(text):
+            register(secret)
+        return text
+
+
+class WorkspaceType(ParamType):
+    """A workspace id by the worker's rule: 1-80 letters, digits, '.', '_' or '-'."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str) or not WORKSPACE_RE.fullmatch(value):
+            self.fail(
+                f"workspace id {value!r} breaks the worker's rule "
+                "(1-80 characters of letters, digits, '.', '_' or '-')",
+                param,
+                ctx,
+            )
+        return value
+
+
+class Seconds(ParamType):
+    """A finite number of seconds in (0, ``maximum``]."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not 0 < number <= self.maximum:
+            self.fail(f"{value!r} must be more than 0 and at most {self.maximum:g} seconds", param, ctx)
+        return number
+
+
+class WholeNumber(ParamType):
+    """A whole number in [low, high]: an int or its digits, never a float or a boolean."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value))
+        ):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        number = int(value)
+        if not self.low <= number <= self.high:
+            self.fail(f"{value!r} must be between {self.low} and {self.high}", param, ctx)
+        return number
+
+
+class Flag(ParamType):
+    """A boolean: true/false, 1/0, yes/no, on/off (the environment and TOML spellings)."""
+
+    name = "boolean"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        self.fail(f"{value!r} is not a boolean", param, ctx)
+
+
+class Fraction(ParamType):
+    """A rate threshold: a finite fraction in [0, 1] (0.05 is 5%); ``nan`` and ``inf`` are not."""
+
+    name = "fraction"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not a fraction between 0 and 1", param, ctx)
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a fraction between 0 and 1 (0.05 is 5%)", param, ctx)
+        if not math.isfinite(number) or not 0 <= number <= 1:
+            self.fail(f"{value!r} is not a fraction between 0 and 1 (0.05 is 5%)", param, ctx)
+        return number
+
+
+class Milliseconds(ParamType):
+    """A finite, non-negative number of milliseconds."""
+
+    name = "ms"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not a number of milliseconds", param, ctx)
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of milliseconds", param, ctx)
+        if not math.isfinite(number) or number < 0:
+            self.fail(f"{value!r} must be a finite number of milliseconds, 0 or more", param, ctx)
+        return number
+
+
+class Text(ParamType):
+    """A plain string (no table, list, number or boolean where text is due)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str):
+            self.fail(f"{value!r} is not text", param, ctx)
+        return value
+
+
+class Names(ParamType):
+    """A list of names: a TOML array or a comma-separated string; each one of ``choices``
+    when given. Returns a tuple."""
+
+    name = "names"
+
+    def __init__(self, choices: Sequence[str] | None = None) -> None:
+        self.choices = tuple(choices) if choices else None
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, str):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            items = list(value)
+        else:
+            self.fail(f"{value!r} is not a list of names", param, ctx)
+        if self.choices is not None:
+            for item in items:
+                if item not in self.choices:
+                    self.fail(f"{item!r} is not one of {', '.join(self.choices)}", param, ctx)
+        return tuple(items)

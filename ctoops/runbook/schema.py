@@ -1,0 +1,57 @@
+"""The parameters each runbook operation takes, and their rules: the same types as the CLI's
+options (``ctoops.params``), so ``[step.with]`` and ``-p`` accept what the command would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ctoops.errors import BadInput
+from ctoops.params import Fraction, Milliseconds, Names, ParamType, Text, WholeNumber
+
+WINDOWS = ("1m", "5m", "15m", "1h", "1d")
+ROUTE_GROUPS = ("realtime_token", "cto_openai_proxy")
+SMOKE_CHECKS = ("realtime_token", "models", "usage", "workspace_key")
+_TTL = click.FloatRange(min=0)
+
+# operation -> parameter -> rule; every step also takes max_latency_ms
+PARAMETERS: dict[str, dict[str, ParamType]] = {
+    "smoke": {"only": Names(SMOKE_CHECKS), "skip": Names(SMOKE_CHECKS), "model": Text(), "min_ttl": _TTL},
+    "realtime check": {"model": Text(), "min_ttl": _TTL},
+    "models list": {"match": Text()},
+    "keys validate": {},
+    "usage check": {},
+    "errors trend": {
+        "sources": Names(),
+        "window": click.Choice(WINDOWS),
+        "since": Text(),
+        "until": Text(),
+        "buckets": Names(ROUTE_GROUPS),
+        "max_429_rate": Fraction(),
+        "max_5xx_rate": Fraction(),
+        "min_requests": WholeNumber(1, 10**9),
+    },
+}
+COMMON: dict[str, ParamType] = {"max_latency_ms": Milliseconds()}
+OPERATIONS = tuple(PARAMETERS)
+
+
+def check_params(operation: str, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """``params`` converted by ``operation``'s rules; BadInput (exit 2) naming ``where`` and
+    the key for an unknown parameter or a value that breaks its rule."""
+    from ctoops.runbook.book import convert
+
+    rules = {**PARAMETERS[operation], **COMMON}
+    out = {}
+    for key, value in params.items():
+        if key not in rules:
+            raise BadInput(f"{where}: {operation!r} takes no parameter {key!r} (it takes: {', '.join(sorted(rules))})")
+        out[key] = convert(rules[key], value, where, key)
+    if operation == "errors trend":
+        from ctoops.dates import parse_instant
+
+        for key in ("since", "until"):
+            if out.get(key):
+                parse_instant(out[key], key)
+    return out

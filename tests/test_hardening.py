@@ -1,0 +1,352 @@
+"""Hostile input, one kind per test (issue 11): no fragment of a secret anywhere, bounded time
+and memory against a misbehaving server, one clear line and the contract's exit code for bad
+settings, no file lost or clobbered."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, use_keyring
+from fakeserver import Reply
+
+TOKEN = "Zx9Qw8Er7Ty6Ui5Op4Lk3Jh2Gf1Ds0"
+KEY = "sk-proj-Hostile0Key1Abc2Def3Ghi4Jkl5"
+ADMIN = "sk-admin-Hostile9Adm8Xyz7Wvu6Tsr5"
+MODELS = {"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"}]}
+
+
+def fragments(secret: str, size: int = 5) -> set[str]:
+    """Every run of ``size`` characters of the secret's body (after its public prefix)."""
+    body = secret.split("-", 2)[-1] if secret.startswith("sk-") else secret
+    return {body[i : i + size] for i in range(len(body) - size + 1)}
+
+
+def assert_no_fragment(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        shown = [f for f in fragments(secret) if f in text]
+        assert not shown, f"fragments of {secret[:6]}… shown: {shown[:3]}"
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_a_secret_straddling_the_excerpt_cut_shows_no_fragment(ctoops, worker, tmp_path):
+    # a non-JSON 502 whose text puts the token across the excerpt's 160-character cut
+    body = "upstream said: " + "x" * 130 + TOKEN + " and more"
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(502, body=body, content_type="text/plain"))
+    worker.route("POST", "/api/v1/realtime/token", Reply(502, body=body, content_type="text/plain"))
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    result = ctoops(
+        "--max-retries", "0", "smoke", "--only", "models", "--report-json", str(report), "--junit", str(junit)
+    )
+    assert result.exit_code == 4
+    assert_no_fragment(result.all + report.read_text() + junit.read_text(), TOKEN)
+
+
+def test_server_data_is_redacted_whatever_field_it_comes_in(ctoops, worker, monkeypatch):
+    monkeypatch.setenv("OPENCTO_WORKSPACE", "acme")
+    whole = "sk-proj-EchoedWhole0Key1Abc2Def3Ghi"
+    worker.route(
+        "GET",
+        "/api/v1/llm/keys",
+        Reply(json={"workspaceId": "acme", "keys": [{"provider": "openai", "workspaceId": "acme", "keyHint": whole}]}),
+    )
+    models = {"object": "list", "data": [{"id": whole, "object": "model", "created": 1, "owned_by": whole}]}
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(json=models))
+    for args in (
+        ["keys", "list"],
+        ["keys", "list", "--format", "json"],
+        ["models", "list"],
+        ["models", "list", "--format", "csv"],
+    ):
+        result = ctoops(*args)
+        assert result.exit_code == 0, result.stderr
+        assert_no_fragment(result.all, whole)
+    assert "****4Ghi"[-4:] in ctoops("keys", "list").stdout or "Ghi" in ctoops("keys", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "env"),
+    [("--api-url", "OPENCTO_API_BASE_URL"), (None, "OPENAI_BASE_URL")],
+)
+def test_credentials_in_a_url_are_masked_everywhere_and_warned_about(
+    ctoops, server, monkeypatch, tmp_path, setting, env
+):
+    password = "Pa55word0Secret9Zz"
+    url = server.url.replace("http://", f"http://ops:{password}@") + ("/v1" if env == "OPENAI_BASE_URL" else "")
+    url += "?api_key=Qu3ryKey0Secret8"
+    monkeypatch.setenv(env, url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    via = ("--via", "openai") if env == "OPENAI_BASE_URL" else ()
+    report = tmp_path / "r.json"
+    outputs = [
+        ctoops("config", "show"),
+        ctoops("-v", "--max-retries", "0", *via, "smoke", "--only", "models", "--report-json", str(report)),
+    ]
+    text = "".join(r.all for r in outputs) + report.read_text()
+    assert "carries a credential" in text
+    assert_no_fragment(text, password, "Qu3ryKey0Secret8")
+
+
+def test_a_token_pasted_into_another_setting_is_masked_in_its_error(ctoops, monkeypatch):
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("CTOOPS_TIMEOUT", TOKEN)
+    result = ctoops("config", "show")
+    assert result.exit_code == 2 and "timeout" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert_no_fragment(result.all, TOKEN)
+
+
+@pytest.mark.parametrize("bad", [TOKEN + "\n", TOKEN[:5] + "\x1b[2J" + TOKEN[5:], TOKEN[:5] + "\x7f" + TOKEN[5:]])
+def test_a_credential_with_a_control_character_is_refused_unechoed(ctoops, worker, monkeypatch, bad):
+    monkeypatch.setenv("OPENCTO_TOKEN", bad)
+    result = ctoops("models", "list")
+    assert result.exit_code == 2, result.stderr
+    assert "OPENCTO_TOKEN contains" in result.stderr and worker.requests == []
+    assert_no_fragment(result.all, TOKEN)
+
+
+@pytest.mark.parametrize("args", [["keys", "set", "--local", "--stdin"], ["keys", "validate", "--stdin"]])
+def test_a_pasted_key_with_a_nul_is_refused_unechoed(ctoops, args):
+    # the environment and argv cannot hold a NUL; stdin and a keyring can
+    result = ctoops(*args, input=KEY[:12] + "\x00" + KEY[12:])
+    assert result.exit_code == 2 and "contains NUL" in result.stderr
+    assert_no_fragment(result.all, KEY)
+
+
+def test_a_traceback_is_redacted_too(ctoops, monkeypatch):
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN)
+
+    def boom(models, pattern):
+        raise RuntimeError(f"boom with {ADMIN} inside")
+
+    monkeypatch.setattr("ctoops.models.select_models", boom)
+    for args in (["--traceback"], []):
+        result = ctoops(*args, "--sandbox", "models", "list")
+        assert result.exit_code == 70
+        assert_no_fragment(result.all, ADMIN)
+    assert "Traceback" in ctoops("--traceback", "--sandbox", "models", "list").stderr
+
+
+def test_a_keyring_error_that_carries_the_secret_is_redacted(ctoops, monkeypatch):
+    use_keyring(monkeypatch, "ctoops_test_keyring.LeakyKeyring")
+    result = ctoops("keys", "set", "--local", "--stdin", "--no-verify", input=KEY)
+    assert result.exit_code == 3 and "PasswordSetError" in result.stderr
+    assert_no_fragment(result.all, KEY)
+
+
+def test_a_credentials_file_others_can_read_is_not_used(ctoops, monkeypatch):
+    use_keyring(monkeypatch, "keyring.backends.fail.Keyring")
+    assert ctoops("keys", "set", "--local", "--stdin", "--no-verify", "--insecure-storage", input=KEY).exit_code == 0
+    path = Path(os.environ["CTOOPS_CONFIG"]).parent / "credentials.json"
+    path.chmod(0o644)
+    result = ctoops("--via", "openai", "models", "list")
+    assert result.exit_code == 3
+    assert "readable by others (mode 0644)" in result.stderr and f"chmod 600 {path}" in result.stderr
+    # saving again rewrites it private
+    assert ctoops("keys", "set", "--local", "--stdin", "--no-verify", "--insecure-storage", input=KEY).exit_code == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_concurrent_insecure_storage_writers_lose_nothing(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENCTO_", "OPENAI_"))},
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "PYTHONPATH": str(ROOT / "tests" / "support"),
+    }
+    config = Path(os.environ["CTOOPS_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("".join(f"[profiles.p{i}]\n" for i in range(6)))
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ctoops",
+                "--profile",
+                f"p{i}",
+                "keys",
+                "set",
+                "--local",
+                "--stdin",
+                "--no-verify",
+                "--insecure-storage",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    for i, proc in enumerate(procs):
+        _, err = proc.communicate(f"sk-proj-Concurrent{i}Key0123456789", timeout=60)
+        assert proc.returncode == 0, err
+    stored = json.loads((config.parent / "credentials.json").read_text())
+    assert sorted(stored) == [f"openai-api-key:p{i}" for i in range(6)]
+
+
+# -- bounded time and memory ------------------------------------------------------------------
+
+
+def test_a_trickling_answer_fails_at_the_attempts_deadline(ctoops, worker):
+    # 1 byte every 0.2 s: each read is quick, the whole body would take a minute
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(json=MODELS, trickle=0.2))
+    result = ctoops("--timeout", "1", "--max-retries", "0", "models", "list")
+    assert result.exit_code == 4
+    assert "did not answer within 1s" in result.stderr
+
+
+def test_an_endless_answer_is_cut_off(ctoops, worker):
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(endless=True))
+    result = ctoops("--max-retries", "0", "models", "list")
+    assert result.exit_code == 4 and "larger than 64 MiB" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_config_path_that_is_not_a_file_is_refused_without_blocking(ctoops, monkeypatch, tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "config.fifo"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    monkeypatch.setenv("CTOOPS_CONFIG", str(path))
+    result = ctoops("config", "show")
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+# -- settings and runbook rules ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ("max_retries = inf", "not a whole number"),
+        ("max_retries = true", "not a whole number"),
+        ("max_retries = 3.0", "not a whole number"),
+        ("timeout = nan", "more than 0 and at most 600"),
+        ("timeout = true", "not a number of seconds"),
+        ("workspace = { a = { b = 1 } }", "must be a single value"),
+        ('workspace = "acme\\n"', "breaks the worker's rule"),
+    ],
+)
+def test_config_values_of_the_wrong_type_exit_2(ctoops, profile, message):
+    path = Path(os.environ["CTOOPS_CONFIG"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'default_profile = "x"\n[profiles.x]\n{profile}\n')
+    result = ctoops("config", "show")
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_workspace_with_a_trailing_newline_is_refused_before_sending(ctoops, worker, monkeypatch):
+    monkeypatch.setenv("OPENCTO_WORKSPACE", "acme\n")
+    result = ctoops("keys", "list")
+    assert result.exit_code == 2 and worker.requests == []
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ('continue_on_failure = "false"', "`continue_on_failure` must be true or false"),
+        ("always = 1", "`always` must be true or false"),
+        ("[step.with]\nmax_429_rate = nan", "`max_429_rate`: nan is not a fraction"),
+        ("[step.with]\nmax_5xx_rate = 2", "`max_5xx_rate`: 2 is not a fraction"),
+        ("[step.with]\nmin_requests = 1.5", "`min_requests`: 1.5 is not a whole number"),
+        ('[step.with]\nwindow = "2m"', "`window`"),
+        ('[step.with]\nbuckets = ["realtime"]', "'realtime' is not one of"),
+        ("[step.with]\nmax_latency_ms = -5", "`max_latency_ms`"),
+    ],
+)
+def test_runbook_values_follow_the_options_rules(ctoops, tmp_path, step, message):
+    book = tmp_path / "book.toml"
+    book.write_text(f'[[step]]\nname = "rates"\nrun = "errors trend"\n{step}\n')
+    result = ctoops("--sandbox", "runbook", "run", str(book))
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert message in result.stderr and str(book) in result.stderr and "(rates)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("param", "message"), [("rates.max_429_rate=nan", "not a fraction"), ("rates.min_requests=0", "between 1")]
+)
+def test_param_overrides_follow_the_same_rules(ctoops, param, message):
+    result = ctoops("--sandbox", "runbook", "run", "-p", param)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_an_unknown_sandbox_fault_is_named(ctoops, monkeypatch):
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "realtime-empty,realtime-emtpy")
+    result = ctoops("--sandbox", "realtime", "check")
+    assert result.exit_code == 2 and "unknown fault 'realtime-emtpy'" in result.stderr
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def test_an_output_that_is_an_input_is_refused(ctoops, tmp_path):
+    book = tmp_path / "book.toml"
+    book.write_text('[[step]]\nname = "m"\nrun = "models list"\n')
+    before = book.read_text()
+    same = ctoops("--sandbox", "runbook", "run", str(book), "--junit", str(book))
+    assert same.exit_code == 2 and "also an input" in same.stderr and book.read_text() == before
+    twice = ctoops("--sandbox", "smoke", "--junit", str(tmp_path / "x"), "--report-json", str(tmp_path / "x"))
+    assert twice.exit_code == 2 and "asked for twice" in twice.stderr
+    config = Path(os.environ["CTOOPS_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("")
+    clobber = ctoops("--sandbox", "smoke", "--report-json", str(config))
+    assert clobber.exit_code == 2 and config.read_text() == ""
+
+
+def test_a_report_to_a_special_file_is_streamed_not_replaced(ctoops, tmp_path):
+    fifo = tmp_path / "reports.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result = ctoops("--sandbox", "smoke", "--only", "models", "--report-json", str(fifo))
+    reader.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(got[0])["suite"] == "smoke"
+    assert fifo.is_fifo()  # still the FIFO, not a regular file put in its place
+    null = ctoops("--sandbox", "smoke", "--only", "models", "--report-json", "/dev/null")
+    assert null.exit_code == 0 and Path("/dev/null").is_char_device()
+
+
+def test_a_report_through_a_link_writes_its_target_and_says_so(ctoops, tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    result = ctoops("--sandbox", "smoke", "--only", "models", "--report-json", str(link))
+    assert result.exit_code == 0 and link.is_symlink()
+    assert json.loads(target.read_text())["suite"] == "smoke"
+    assert f"writing its target {target}" in result.stderr
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    script = f"""
+import os, signal, time
+from pathlib import Path
+from ctoops.cli import _exit_on_sigterm
+from ctoops.files import atomic_write_text, atomic_write
+_exit_on_sigterm()
+def slow(tmp):
+    tmp.write_text("half")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+atomic_write(Path({str(tmp_path / "out" / "out.json")!r}), slow)
+"""
+    (tmp_path / "out").mkdir()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    assert list((tmp_path / "out").iterdir()) == []

@@ -37,3 +37,8 @@ def test_trend_benchmark_runs(tmp_path):
     assert "wrote 3,000 events" in run(str(BENCH / "gen_logpush.py"), "--events", "3000", "-o", str(log))
     out = run(str(BENCH / "errors_trend.py"), str(log), "--pairs", "1")
     assert "counts agree: True" in out
+
+
+def test_realtime_probe_benchmark_runs():
+    out = run(str(BENCH / "realtime_probe.py"), "--pairs", "2", "--warmup", "1")
+    assert "ratio probe / bare websockets" in out

@@ -15,16 +15,32 @@ from ctoops.errors import BadInput
 
 if TYPE_CHECKING:
     from ctoops.backends.base import Backend
+    from ctoops.checks.realtime import SessionOptions
+
+# how realtime_session connects, from (model, auth, roundtrip, connect_timeout seconds)
+SessionFactory = Callable[[str, str, bool, float], "SessionOptions"]
 
 
 @dataclass(frozen=True)
 class Context:
-    """What operations need from the run: the backend (built on first use), the workspace."""
+    """What operations need from the run: the backend (built on first use), the workspace,
+    how the Realtime WebSocket is reached (``session``), where ``-v`` lines go (``log``)."""
 
     backend: Callable[[], Backend]
     workspace: str
     via: str
     sandbox: bool = False
+    session: SessionFactory | None = None
+    log: Callable[[str], None] | None = None
+
+    def session_options(self, model: str, params: dict[str, Any], roundtrip: bool = False) -> SessionOptions:
+        """``realtime_session``'s settings from a step's ``auth`` and ``connect_timeout``."""
+        if self.session is None:
+            raise BadInput("this run cannot open a Realtime WebSocket session (no connector given)")
+        from ctoops.realtime_probe import DEFAULT_STAGE_TIMEOUT
+
+        auth = params.get("auth", "subprotocol")
+        return self.session(model, auth, roundtrip, params.get("connect_timeout", DEFAULT_STAGE_TIMEOUT))
 
 
 Operation = Callable[[Context, dict[str, Any]], list[tuple[str, Check]]]
@@ -35,25 +51,39 @@ def smoke(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL
 
     names = plan.select(params.get("only", ()), params.get("skip", ()), workspace_explicit=False, via=ctx.via)
+    model = params.get("model", DEFAULT_MODEL)
     return plan.plan(
         ctx.backend(),
         names,
         workspace=ctx.workspace,
-        model=params.get("model", DEFAULT_MODEL),
+        model=model,
         min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL),
+        session=lambda: ctx.session_options(model, params),
+        log=ctx.log,
     )
 
 
 def realtime(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
-    from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL, realtime_check
+    """Step 3: mint and judge the secret (``realtime_token``) and, unless ``connect`` is
+    false, open a session with it (``realtime_session``); one mint, both run concurrently."""
+    from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL, SharedMint, realtime_check, session_check
 
-    check = realtime_check(
-        ctx.backend(),
-        model=params.get("model", DEFAULT_MODEL),
-        min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL),
-        workspace=ctx.workspace,
+    backend = ctx.backend()
+    model = params.get("model", DEFAULT_MODEL)
+    mint = SharedMint(lambda: backend.mint_realtime_secret(model, ctx.workspace))
+    token = realtime_check(
+        backend, model=model, min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL), workspace=ctx.workspace, mint=mint
     )
-    return [("realtime_token", check)]
+    roundtrip = bool(params.get("roundtrip", False))
+    if not params.get("connect", True):
+        if roundtrip:
+            raise BadInput("roundtrip = true needs connect = true")
+        return [("realtime_token", token)]
+    options = ctx.session_options(model, params, roundtrip)
+    return [
+        ("realtime_token", token),
+        ("realtime_session", session_check(mint, options, mint_reported=True, log=ctx.log)),
+    ]
 
 
 def models(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:

@@ -8,17 +8,33 @@ from typing import Any
 import click
 
 from ctoops.errors import BadInput
-from ctoops.params import Fraction, Milliseconds, Names, ParamType, Text, WholeNumber
+from ctoops.params import Flag, Fraction, Milliseconds, Names, ParamType, Seconds, Text, WholeNumber
 
 WINDOWS = ("1m", "5m", "15m", "1h", "1d")
 ROUTE_GROUPS = ("realtime_token", "cto_openai_proxy")
-SMOKE_CHECKS = ("realtime_token", "models", "usage", "workspace_key")
+SMOKE_CHECKS = ("realtime_token", "realtime_session", "models", "usage", "workspace_key")
 _TTL = click.FloatRange(min=0)
+_AUTH = click.Choice(["subprotocol", "header"])  # how realtime_session sends the secret
+_CONNECT_TIMEOUT = Seconds(120)  # per stage of the WebSocket session
 
 # operation -> parameter -> rule; every step also takes max_latency_ms
 PARAMETERS: dict[str, dict[str, ParamType]] = {
-    "smoke": {"only": Names(SMOKE_CHECKS), "skip": Names(SMOKE_CHECKS), "model": Text(), "min_ttl": _TTL},
-    "realtime check": {"model": Text(), "min_ttl": _TTL},
+    "smoke": {
+        "only": Names(SMOKE_CHECKS),
+        "skip": Names(SMOKE_CHECKS),
+        "model": Text(),
+        "min_ttl": _TTL,
+        "auth": _AUTH,
+        "connect_timeout": _CONNECT_TIMEOUT,
+    },
+    "realtime check": {
+        "model": Text(),
+        "min_ttl": _TTL,
+        "connect": Flag(),
+        "roundtrip": Flag(),
+        "auth": _AUTH,
+        "connect_timeout": _CONNECT_TIMEOUT,
+    },
     "models list": {"match": Text()},
     "keys validate": {},
     "usage check": {},

@@ -235,3 +235,76 @@ def test_a_gate_with_no_window_to_judge_is_not_a_pass(ctoops, tmp_path):
     assert result.exit_code == 2
     assert "no window had 10+ requests (1 window under 10 requests not judged)" in result.stderr
     assert "no window with 10+ requests to judge" in result.stdout
+
+
+@pytest.mark.parametrize("size", [1, 4, 7, 100, 1 << 20])
+def test_multi_member_gzip_inflates_each_member_once_whatever_the_read_size(size):
+    # CPython's zlib leaves the bytes after a member in both unused_data and unconsumed_tail
+    # when a call was cut short by max_length: read twice, the next member was counted twice
+    import gzip
+    import io
+
+    from ctoops.trends.sources import _gunzip
+
+    raw = b"".join(b'{"a": %d}\n' % i for i in range(40))
+    data = gzip.compress(raw[:200]) + gzip.compress(raw[200:]) + gzip.compress(raw[:0])
+    read = _gunzip(io.BytesIO(data).read)
+    out = read(4)
+    while part := read(size):
+        out += part
+    assert out == raw
+
+
+def test_a_multi_member_gzip_stream_counts_what_the_file_counts(tmp_path):
+    import gzip
+    import io
+
+    from ctoops.trends import analyze
+    from ctoops.trends.sources import StreamSource
+
+    lines = [
+        json.dumps(
+            {
+                "EventTimestampMs": 1795262400000 + i * 1000,
+                "EventType": "fetch",
+                "Outcome": "ok",
+                "Event": {
+                    "Request": {"URL": "https://api.opencto.works/api/v1/realtime/token", "Method": "POST"},
+                    "Response": {"Status": 429 if i % 5 == 0 else 200},
+                },
+            }
+        ).encode()
+        + b"\n"
+        for i in range(30)
+    ]
+    data = gzip.compress(b"".join(lines[:10])) + gzip.compress(b"".join(lines[10:]))
+    path = tmp_path / "batch.log.gz"
+    path.write_bytes(data)
+    from_file = analyze([str(path)], window="1h").rows
+    from_stream = analyze([StreamSource("s3://logs/batch.log.gz", lambda: io.BytesIO(data))], window="1h").rows
+    assert from_stream == from_file
+    assert sum(r["requests"] for r in from_file) == 30 and sum(r["status_429"] for r in from_file) == 6
+
+
+def test_a_torn_last_record_in_a_gzip_folder_is_always_counted(tmp_path):
+    # DuckDB 2.0.1 on several threads over several gzip files sometimes dropped a torn last
+    # record without raising (about 1 run in 3): the engine reads gzip batches single-threaded
+    import gzip
+
+    from ctoops.trends import analyze
+
+    def line(i: int) -> bytes:
+        event = {"Request": {"URL": "https://api.opencto.works/api/v1/realtime/token", "Method": "POST"}}
+        event["Response"] = {"Status": 200}
+        record = {"EventTimestampMs": 1795262400000 + i, "EventType": "fetch", "Outcome": "ok", "Event": event}
+        return json.dumps(record).encode() + b"\n"
+
+    for f in range(8):
+        text = b"".join(line(f * 100 + i) for i in range(40))
+        if f == 0:
+            text = text[: -len(line(0)) // 2]  # the writer stopped mid-record
+        (tmp_path / f"batch{f}.log.gz").write_bytes(gzip.compress(text, 1))
+    for _ in range(10):
+        trend = analyze([str(tmp_path)], window="1h")
+        assert sum(trend.stats.skipped.values()) == 1
+        assert sum(r["requests"] for r in trend.rows) == 8 * 40 - 1

@@ -53,6 +53,12 @@ def errors() -> None:
     help="Windows with fewer requests are not held to the thresholds (and are said to be).",
 )
 @click.option("--plot/--no-plot", default=False, show_default=True, help="Chart the rates in the terminal.")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="S3 endpoint for s3:// sources (R2: https://ACCOUNT_ID.r2.cloudflarestorage.com); "
+    "default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS profile's, else AWS.",
+)
 @format_option
 @pass_app
 def errors_trend(
@@ -67,11 +73,15 @@ def errors_trend(
     max_5xx_rate: float | None,
     min_requests: int,
     plot: bool,
+    endpoint_url: str | None,
     fmt: str,
 ) -> None:
     """Count requests, 429s and 5xx per window and bucket from wrangler tail or Logpush logs.
 
-    SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
+    SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, - for stdin, or Logpush
+    archives in a bucket, s3://BUCKET/PREFIX/ (R2 or S3; only the objects whose names fall
+    in --since/--until are read; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
+    AWS_PROFILE; --endpoint-url for R2). Formats:
     `wrangler tail --format json` (pretty or through `jq -c`; LF or CRLF; UTF-8, or UTF-16/32
     with a BOM, as PowerShell saves it) and Logpush workers_trace_events NDJSON (epoch or
     RFC 3339 timestamps). With no SOURCE and a Cloudflare token
@@ -95,6 +105,8 @@ def errors_trend(
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
       ctoops errors trend --since 24h --window 1h --plot --max-5xx-rate 0.02
       ctoops errors trend --source live --window 1m --plot
+      ctoops errors trend s3://logs/opencto/ --since 30d --window 1d \\
+        --endpoint-url https://$CLOUDFLARE_ACCOUNT_ID.r2.cloudflarestorage.com
     """
     try:
         _trend(
@@ -110,6 +122,7 @@ def errors_trend(
             min_requests,
             plot,
             fmt,
+            endpoint_url,
         )
     except KeyboardInterrupt:
         click.echo("ctoops: interrupted", err=True)
@@ -129,6 +142,7 @@ def _trend(
     min_requests: int,
     plot: bool,
     fmt: str,
+    endpoint_url: str | None = None,
 ) -> None:
     from ctoops import trends
     from ctoops.checks.clock import now
@@ -159,8 +173,29 @@ def _trend(
         from ctoops.errors import BadInput
 
         raise BadInput("no log source: give files, folders, or - for stdin (wrangler tail --format json | ...)")
+    storage = None
+    if any(isinstance(p, str) and p.startswith("s3://") for p in paths):
+        import sys
+
+        from ctoops.trends.archives import Storage
+
+        s = app.settings
+        storage = Storage(
+            endpoint_url=endpoint_url,
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            notify=app.notify,
+            progress=app.notify if sys.stderr.isatty() else None,
+            log=app.log if app.verbose else None,
+        )
     trend = trends.analyze(
-        paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
+        paths,
+        source_format=source_format,
+        window=window,
+        buckets=chosen,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        storage=storage,
     )
     render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
 

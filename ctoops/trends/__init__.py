@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctoops.errors import BadInput
 from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
 from ctoops.trends.ledger import Stats
 from ctoops.trends.sources import Source, StreamSource, Walk, expand
+
+if TYPE_CHECKING:
+    from ctoops.trends.archives import Storage
 
 __all__ = ["Source", "Stats", "StreamSource", "Trend", "analyze"]
 
@@ -51,11 +54,14 @@ def analyze(
     since_ms: int | None = None,
     until_ms: int | None = None,
     on_progress: Callable[[Trend], None] | None = None,
+    storage: Storage | None = None,
 ) -> Trend:
     """Counts for every window and bucket in ``sources``.
 
-    ``sources``: paths (files or folders), ``"-"`` (stdin), ``(name, bytes)``, or
-    ``StreamSource``. ``source_format``: ``auto`` (per source), ``tail`` or ``logpush``.
+    ``sources``: paths (files or folders), ``"-"`` (stdin), ``(name, bytes)``,
+    ``StreamSource``, or ``s3://bucket/prefix/`` (Logpush archives, reached as ``storage``
+    says: ``archives.Storage``; only objects named in the range are read).
+    ``source_format``: ``auto`` (per source), ``tail`` or ``logpush``.
     ``window``: a ``WINDOWS`` key. ``since_ms``/``until_ms``: the range ``[since, until)`` in
     ms since the epoch. ``on_progress(snapshot)``: called about every second while a live
     source (a pipe, a terminal, a live ``StreamSource``) is read, with the counts so far.
@@ -73,7 +79,7 @@ def analyze(
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         raise BadInput(f"--since ({_iso(since_ms)}) is not before --until ({_iso(until_ms)}): the range is empty")
     walk = Walk()
-    items = expand(sources, walk)
+    items = expand(sources, walk, since_ms=since_ms, until_ms=until_ms, storage=storage)
     stats = Stats()
     for path, reason in walk.unreadable:
         stats.unreadable.append((path, reason))

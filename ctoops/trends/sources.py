@@ -22,9 +22,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from ctoops.errors import BadInput
+
+if TYPE_CHECKING:
+    from ctoops.trends.archives import Storage
 
 BLOCK = 1 << 20  # bytes asked of a stream at a time
 BOMS = (  # longest first: UTF-32LE's BOM starts with UTF-16LE's
@@ -75,9 +78,17 @@ class Walk:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
-def expand(sources: list[Source], walk: Walk) -> list[Item]:
-    """The items to read, in order, folders walked. Exit 2 (before reading) for a missing
-    path, an empty folder, a device, or no source at all."""
+def expand(
+    sources: list[Source],
+    walk: Walk,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    storage: Storage | None = None,
+) -> list[Item]:
+    """The items to read, in order, folders walked, ``s3://bucket/prefix/`` listed (only the
+    objects whose names fall in ``[since_ms, until_ms)``: ``archives.sources``). Exit 2
+    (before reading) for a missing path, an empty folder, a device, or no source at all."""
     if not sources:
         raise BadInput("no log source: give files, folders, or - for stdin")
     items: list[Item] = []
@@ -89,6 +100,11 @@ def expand(sources: list[Source], walk: Walk) -> list[Item]:
             items.append(Item(name, opener=_bytes_opener(data)))
         elif str(source) == "-":
             items.append(Item("-", stdin=True, live=_stdin_live()))
+        elif str(source).startswith("s3://"):
+            from ctoops.trends.archives import sources as archived
+
+            for obj in archived(str(source), since_ms=since_ms, until_ms=until_ms, storage=storage):
+                items.append(Item(obj.name, opener=obj.open))
         else:
             items += _path_items(str(source), walk)
     return items
@@ -322,7 +338,10 @@ def _gunzip(read: Callable[[int], bytes]) -> Callable[[int], bytes]:
         nonlocal d, pending
         while True:
             if d.eof:
-                rest = (d.unused_data + pending).lstrip(b"\x00")
+                # after the member's end, zlib keeps the rest of the input in ``unused_data``;
+                # ``unconsumed_tail`` (our ``pending``) may hold the same bytes again when the
+                # last call was cut short by ``size`` (CPython's zlib), so it is not added
+                rest = d.unused_data.lstrip(b"\x00")
                 while not rest:
                     more = read(BLOCK)
                     if not more:

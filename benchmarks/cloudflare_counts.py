@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     args = parser.parse_args()
 
-    from ctoops.cloudflare.counts import engine_counts_weights, table
+    from ctoops.cloudflare.counts import table
 
     rows = make_rows(args.requests_per_minute)
     records = table(rows)
@@ -109,8 +109,6 @@ def main() -> None:
         ours.append(a)
         duck.append(b)
         ratios.append(a / b)
-    native = engine_counts_weights()
-    print(f"engine counts weights natively: {native}" + ("" if native else " (rows expanded into records: the shim)"))
     print(
         f"ctoops median {statistics.median(ours) * 1000:.1f} ms, duckdb median {statistics.median(duck) * 1000:.1f} ms"
     )

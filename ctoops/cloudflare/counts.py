@@ -2,15 +2,13 @@
 
 Each pre-aggregated row (a minute x path x method x status count) becomes one record with
 ``weight`` = the requests it stands for and ``sample_interval`` (1.0 = exact; above 1 the
-count is Cloudflare's estimate). Columns, as ``ctoops.trends.readers`` makes them plus the
+count is Cloudflare's estimate). Columns, as the trends engine's record tables have them plus the
 two weights: ``ts_ms`` int64 (the bucket's start, UTC ms), ``method``, ``url`` (the path),
 ``status`` int64 (null: no response), ``outcome``, ``notice``, ``fetch`` bool, ``weight``
 int64, ``sample_interval`` float64. ``ctoops.trends.compute.Tally`` then applies the route
 groups (``realtime_token``, ``cto_openai_proxy``) and the 5xx definition, exactly as for files.
 
-Until ``Tally.add`` counts ``weight`` itself (the trends branch adds it), :func:`add` expands
-each row into ``weight`` identical records (checked once by a probe, so the shim switches
-itself off when the engine learns weights). Windows holding an estimate are flagged here:
+``Tally.add`` counts ``weight`` itself. Windows holding an estimate are flagged here:
 ``sampled`` true and ``sample_interval`` the largest factor in the window.
 """
 
@@ -62,37 +60,9 @@ def table(rows: Iterable[Row]) -> pa.Table:
     )
 
 
-_NATIVE: bool | None = None
-
-
-def engine_counts_weights() -> bool:
-    """True when ``Tally.add`` counts the ``weight`` column itself (probed once per process)."""
-    global _NATIVE
-    if _NATIVE is None:
-        from ctoops.trends.compute import Tally
-
-        probe = Tally(60, ("realtime_token",))
-        probe.add(table([Row(60_000, "POST", "/api/v1/realtime/token", 200, "ok", 3)]))
-        rows = probe.rows()
-        _NATIVE = bool(rows) and rows[0]["requests"] == 3
-    return _NATIVE
-
-
 def add(tally: Tally, records: pa.Table) -> None:
-    """Count ``records`` (with ``weight``) into ``tally``; expands rows when the engine cannot."""
-    if engine_counts_weights() or records.num_rows == 0:
-        tally.add(records)
-        return
-    import numpy as np
-    import pyarrow as pa
-
-    weights = records["weight"].to_numpy(zero_copy_only=False)
-    repeat = np.repeat(np.arange(records.num_rows, dtype=np.int64), weights)
-    plain = records.drop_columns(["weight", "sample_interval"])
-    # in slices, so one hour of heavy traffic never becomes one huge table
-    step = 1 << 20
-    for start in range(0, len(repeat), step):
-        tally.add(plain.take(pa.array(repeat[start : start + step])))
+    """Count ``records`` (with ``weight`` and ``sample_interval``) into ``tally``."""
+    tally.add(records)
 
 
 def count(

@@ -1,12 +1,9 @@
 """``errors trend --source live``: the tail's events counted as they arrive, until Ctrl-C.
 
 The tail runs in a thread (:class:`~ctoops.cloudflare.tail.TailStream`) and writes each event as
-a ``wrangler tail --format json | jq -c`` line. When the trends engine reads live streams
-itself (``trends.StreamSource`` with ``live=True`` and ``analyze(on_progress=...)``), those
-lines go through a :class:`TailPipe` into ``trends.analyze`` like a live stdin, which handles
-Ctrl-C and progress. Otherwise (an engine without streams), this thread takes what arrived
-every ``tick`` seconds and hands it to the trends readers (``readers.detect``/``parse``: the
-same parser, the same malformed-record counting as a tail file), then to ``Tally``. Cloudflare's sampling
+a ``wrangler tail --format json | jq -c`` line into an OS pipe, which ``trends.analyze`` reads
+as a live source (as it reads ``<(wrangler tail ...)``), with Ctrl-C and progress handled there:
+the same parser, the same malformed-record counting as a tail file. Cloudflare's sampling
 notices (``overload``/``overload-stop``) flag windows ``sampled`` there; the tail's
 disconnections flag the windows they touch ``sampled`` too, with ``gap`` set, and are listed,
 so a gap is never read as "no errors".
@@ -60,43 +57,6 @@ def unseen_windows(rows: list[dict[str, Any]], gaps: list[Gap], width_s: int) ->
     return sorted(out)
 
 
-class LiveCounter:
-    """Messages in, counts out: the reader side of a live tail."""
-
-    def __init__(self, window: str, buckets: tuple[str, ...] | None) -> None:
-        from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
-
-        self.width = WINDOWS[window]
-        self.tally = Tally(self.width, tuple(buckets or BUCKETS))
-        self.stats: Any = _new_stats()
-        self.pending: list[str] = []
-        self.lock = threading.Lock()
-        self.line = 1
-        self.sampling = False
-
-    def put(self, message: str) -> None:
-        with self.lock:
-            self.pending.append(message)
-
-    def drain(self) -> int:
-        """Count what arrived; returns how many messages."""
-        from ctoops.trends import readers  # type: ignore[attr-defined]  # the pre-DuckDB engine only: unreached now
-
-        with self.lock:
-            batch, self.pending = self.pending, []
-        if not batch:
-            return 0
-        lines = [line_of(message) for message in batch]  # a torn one stays, to be counted as malformed
-        chunk = b"".join(lines)
-        layout = readers.detect(chunk, "tail") or readers.Layout("tail", False, dict(readers.TAIL_KEYS))
-        before = len(self.tally.notices)
-        self.tally.add(readers.parse(layout, memoryview(chunk), "cloudflare tail", self.line, self.stats))
-        self.line += len(lines)
-        for _, kind in self.tally.notices[before:]:
-            self.sampling = kind == "overload"
-        return len(batch)
-
-
 class TailPipe(io.RawIOBase):
     """The tail's lines as a binary stream: ``read`` blocks until some arrived, ``b""`` once
     :meth:`finish` was called and everything was read."""
@@ -146,52 +106,16 @@ def watch(
     buckets: tuple[str, ...] | None,
     on_progress: Callable[[Snapshot], None],
     stream: TailStream | None = None,
-    tick: float = 0.5,
 ) -> tuple[Any, list[str]]:
     """Count a live tail until Ctrl-C (or the tail gives up); returns the Trend and the
-    coverage lines to print. ``on_progress`` is called every ``tick`` seconds."""
-    from ctoops import trends
+    coverage lines to print. ``on_progress`` gets a Snapshot about every second."""
     from ctoops.cloudflare.target import make_target
-    from ctoops.trends import Trend
 
     if stream is None:
         target = make_target(app)
         stream = TailStream(TailApi(target), notify=app.notify)
         app.notify(f"live tail of the script {target.script()} (Ctrl-C for the final counts)")
-    if hasattr(trends, "StreamSource"):
-        return _through_engine(app, window, buckets, on_progress, stream)
-    counter = LiveCounter(window, buckets)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            stream.run(counter.put, stop)
-        except BaseException as exc:  # handed to the main thread
-            failure.append(exc)
-
-    reader = threading.Thread(target=run, name="ctoops-tail", daemon=True)
-    reader.start()
-    interrupted = False
-    try:
-        while reader.is_alive():
-            reader.join(tick)
-            counter.drain()
-            on_progress(snapshot(counter, stream))
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        stop.set()
-        reader.join(30)
-    counter.drain()
-    if failure and not interrupted:
-        if not counter.tally.counts:
-            raise failure[0]
-        app.notify(f"the tail stopped: {getattr(failure[0], 'message', failure[0])}")
-    gaps = stream.gaps()
-    rows = mark_gaps(counter.tally.rows(), gaps, counter.width)
-    trend = Trend(rows, counter.stats, counter.tally, interrupted=interrupted)
-    return trend, coverage_lines(rows, gaps, counter.width, stream)
+    return _through_engine(app, window, buckets, on_progress, stream)
 
 
 def _through_engine(
@@ -234,15 +158,13 @@ def _through_engine(
     path = f"/dev/fd/{read_end}"
     source: Any = path
     if not os.path.exists(path):
-        stream_source: Any = getattr(trends, "StreamSource")  # noqa: B009 - only engines that have it come here
-        source = stream_source(
+        source = trends.StreamSource(
             "cloudflare tail", open=lambda: os.fdopen(os.dup(read_end), "rb", buffering=0), live=True
         )
     reader = threading.Thread(target=run, name="ctoops-tail", daemon=True)
     reader.start()
-    analyze: Any = trends.analyze
     try:
-        trend = analyze([source], source_format="tail", window=window, buckets=buckets, on_progress=progress)
+        trend = trends.analyze([source], source_format="tail", window=window, buckets=buckets, on_progress=progress)
     except Exception:
         if failure:
             raise failure[0] from None
@@ -256,12 +178,6 @@ def _through_engine(
     gaps = stream.gaps()
     trend.rows = mark_gaps(trend.rows, gaps, width)
     return trend, coverage_lines(trend.rows, gaps, width, stream)
-
-
-def snapshot(counter: LiveCounter, stream: TailStream) -> Snapshot:
-    gaps = stream.gaps()
-    rows = mark_gaps(counter.tally.rows(), gaps, counter.width)
-    return Snapshot(rows, stream.coverage.state, counter.stats.records, gaps, counter.sampling)
 
 
 def coverage_lines(rows: list[dict[str, Any]], gaps: list[Gap], width_s: int, stream: TailStream) -> list[str]:
@@ -281,10 +197,3 @@ def coverage_lines(rows: list[dict[str, Any]], gaps: list[Gap], width_s: int, st
             f"could not delete tail(s) {'; '.join(stream.coverage.delete_failures)}: they expire by themselves"
         )
     return lines
-
-
-def _new_stats() -> Any:
-    """The trends engine's ``Stats`` (exported by ``ctoops.trends`` in every version of it)."""
-    from ctoops import trends
-
-    return getattr(trends, "Stats")()  # noqa: B009 - not in ``__all__`` in every version

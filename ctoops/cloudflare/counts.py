@@ -74,17 +74,10 @@ def count(
     until_ms: int | None,
 ) -> Trend:
     """A ``Trend`` over Cloudflare's tables: same rows, summary and thresholds as the files'."""
-    from ctoops.errors import BadInput
     from ctoops.trends import Trend
-    from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
+    from ctoops.trends.compute import Tally, choose
 
-    if window not in WINDOWS:
-        raise BadInput(f"unknown window {window!r} (windows: {', '.join(WINDOWS)})")
-    chosen = tuple(buckets or BUCKETS)
-    unknown = [b for b in chosen if b not in BUCKETS]
-    if unknown:
-        raise BadInput(f"unknown bucket {unknown[0]!r} (buckets: {', '.join(BUCKETS)})")
-    width = WINDOWS[window]
+    width, chosen = choose(window, buckets)
     tally = Tally(width, chosen, since_ms, until_ms)
     stats: Any = _new_stats()
     factors: dict[int, float] = {}

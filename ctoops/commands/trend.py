@@ -108,42 +108,6 @@ def errors_trend(
       ctoops errors trend s3://logs/opencto/ --since 30d --window 1d \\
         --endpoint-url https://$CLOUDFLARE_ACCOUNT_ID.r2.cloudflarestorage.com
     """
-    try:
-        _trend(
-            app,
-            sources,
-            source_format,
-            window,
-            since,
-            until,
-            buckets,
-            max_429_rate,
-            max_5xx_rate,
-            min_requests,
-            plot,
-            fmt,
-            endpoint_url,
-        )
-    except KeyboardInterrupt:
-        click.echo("ctoops: interrupted", err=True)
-        raise click.exceptions.Exit(130) from None
-
-
-def _trend(
-    app: AppContext,
-    sources: tuple[str, ...],
-    source_format: str,
-    window: str,
-    since: str | None,
-    until: str | None,
-    buckets: tuple[str, ...],
-    max_429_rate: float | None,
-    max_5xx_rate: float | None,
-    min_requests: int,
-    plot: bool,
-    fmt: str,
-    endpoint_url: str | None = None,
-) -> None:
     from ctoops import trends
     from ctoops.checks.clock import now
     from ctoops.commands import _cloudflare

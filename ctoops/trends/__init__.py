@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ctoops.errors import BadInput
-from ctoops.trends.compute import BUCKETS, WINDOWS, Tally
+from ctoops.trends.compute import BUCKETS, Tally, choose
 from ctoops.trends.ledger import Stats
 from ctoops.trends.sources import Source, StreamSource, Walk, expand
 
@@ -70,12 +70,7 @@ def analyze(
     (``interrupted``); anywhere else it propagates. Raises ``BadInput`` (exit 2) for a bad
     option, a missing path, when nothing usable was read (naming what was found instead),
     and when records were read but none falls in the range."""
-    if window not in WINDOWS:
-        raise BadInput(f"unknown window {window!r} (windows: {', '.join(WINDOWS)})")
-    chosen = tuple(buckets or BUCKETS)
-    unknown = [b for b in chosen if b not in BUCKETS]
-    if unknown:
-        raise BadInput(f"unknown bucket {unknown[0]!r} (buckets: {', '.join(BUCKETS)})")
+    width, chosen = choose(window, buckets)
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         raise BadInput(f"--since ({_iso(since_ms)}) is not before --until ({_iso(until_ms)}): the range is empty")
     walk = Walk()
@@ -83,7 +78,7 @@ def analyze(
     stats = Stats()
     for path, reason in walk.unreadable:
         stats.unreadable.append((path, reason))
-    tally = Tally(WINDOWS[window], chosen, since_ms, until_ms)
+    tally = Tally(width, chosen, since_ms, until_ms)
 
     def progress() -> None:
         if on_progress is not None:

@@ -70,6 +70,20 @@ def candidates(buckets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p for name in buckets for p in BUCKETS[name][1])
 
 
+def choose(window: str, buckets: tuple[str, ...] | None) -> tuple[int, tuple[str, ...]]:
+    """(window width in seconds, the route groups) for ``window`` (a ``WINDOWS`` key) and
+    ``buckets`` (None: all); BadInput (exit 2) naming the known ones for anything else."""
+    from ctoops.errors import BadInput
+
+    if window not in WINDOWS:
+        raise BadInput(f"unknown window {window!r} (windows: {', '.join(WINDOWS)})")
+    chosen = tuple(buckets or BUCKETS)
+    unknown = [b for b in chosen if b not in BUCKETS]
+    if unknown:
+        raise BadInput(f"unknown bucket {unknown[0]!r} (buckets: {', '.join(BUCKETS)})")
+    return WINDOWS[window], chosen
+
+
 @dataclass
 class Tally:
     """Counts per (window start in UTC seconds, bucket): requests, 429, 5xx, error outcomes;

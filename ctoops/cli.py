@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ctoops import __version__
+from ctoops import completion
 from ctoops.config import (
     DEFAULT_API_URL,
     DEFAULT_OPENAI_BASE_URL,
@@ -59,6 +59,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Runbooks: the OpenAI operational runbook and your own, as TOML files.",
     ),
     "config": ("ctoops.commands.config", "config", "Show the resolved settings and the config file's path."),
+    "completion": (
+        "ctoops.commands.completion",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+    "help": (
+        "ctoops.commands.help",
+        "help_command",
+        "Help topics (exit codes, environment, formats), or a command's help.",
+    ),
 }
 
 
@@ -74,9 +84,22 @@ class CtoopsGroup(click.Group):
             return None
         import importlib
 
+        from ctoops.completion import attach
+
         module, attr, _ = COMMANDS[name]
         command: click.Command = getattr(importlib.import_module(module), attr)
+        attach(name, command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's, with suggestions for a mistyped command: close names (``smok`` ->
+        ``smoke``), or the group a subcommand lives in (``trend`` -> ``errors trend``)."""
+        name = args[0] if args else ""
+        if name in COMMANDS or ctx.resilient_parsing or name.startswith("-"):
+            return super().resolve_command(ctx, args)
+        raise suggest(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -163,6 +186,25 @@ class CtoopsGroup(click.Group):
             raise internal_error(exc, getattr(ctx.obj, "show_traceback", False)) from exc
 
 
+def suggest(ctx: click.Context, name: str) -> click.exceptions.NoSuchCommand:
+    """The usage error (exit 2) for an unknown top-level command, with what was probably
+    meant: a subcommand of that name (``login`` -> ``auth login``), else close names. Only
+    this error path imports the command modules (each imports nothing heavy at load)."""
+    from difflib import get_close_matches
+
+    nested = []
+    for group in COMMANDS:
+        command = CtoopsGroup.get_command(cli, ctx, group)
+        if isinstance(command, click.Group) and name in command.list_commands(ctx):
+            nested.append(f"{group} {name}")
+    message = f"No such command {name!r}."
+    if nested:
+        return click.exceptions.NoSuchCommand(
+            name, message=f"{message} Did you mean {' or '.join(repr(n) for n in nested)}?", ctx=ctx
+        )
+    return click.exceptions.NoSuchCommand(name, message, possibilities=get_close_matches(name, list(COMMANDS)), ctx=ctx)
+
+
 def internal_error(exc: BaseException, show_traceback: bool) -> InternalError:
     """Exit 70 for a bug: one redacted line, and the (redacted) traceback when asked for."""
     from ctoops.redact import redact
@@ -239,7 +281,8 @@ def register_env_secrets() -> None:
     cls=CtoopsGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not authenticated, "
-    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. Docs: docs/cli.md",
+    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. "
+    "More: ctoops help exit-codes | environment | formats",
 )
 @click.option(
     "--api-url",
@@ -281,6 +324,7 @@ def register_env_secrets() -> None:
     metavar="NAME",
     envvar="CTOOPS_PROFILE",
     show_envvar=True,
+    shell_complete=completion.profiles,
     help="Profile in the config file (`ctoops config path`).",
 )
 @click.option(
@@ -330,7 +374,14 @@ def register_env_secrets() -> None:
     is_flag=True,
     help="Show the traceback of an internal error (or set CTOOPS_DEBUG=1).",
 )
-@click.version_option(__version__, "--version", prog_name="ctoops", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: show_version(ctx, value),
+    help="Show the versions of ctoops, Python and the key libraries, and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -363,6 +414,17 @@ def cli(
             "warning: --token on the command line is visible to other local users and in shell "
             "history; prefer OPENCTO_TOKEN or `ctoops auth login`"
         )
+
+
+def show_version(ctx: click.Context, value: bool) -> None:
+    """``--version``: ``ctoops X.Y.Z`` on the first line, then Python and the key libraries
+    (read from the installed metadata, not by importing them)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ctoops.versions import version_text
+
+    click.echo(version_text())
+    ctx.exit()
 
 
 def main() -> None:

@@ -1,0 +1,120 @@
+"""Run ctoops in a real pseudo-terminal, as a person at a terminal would: a size
+(columns x rows), keys typed when a prompt appears, Ctrl-C sent as the terminal sends it
+(the line discipline turns ``\\x03`` into SIGINT for the foreground process group).
+
+The deadline only bounds a hung child (the test then fails); nothing waits on it otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+CTOOPS = [sys.executable, "-m", "ctoops"]
+
+
+@dataclass
+class Screen:
+    """What the terminal received (stdout and stderr interleaved, as a person sees it)."""
+
+    output: str
+    exit_code: int
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lines = self.output.replace("\r\n", "\n").split("\n")
+
+
+@dataclass
+class Step:
+    """When ``until`` appears in the output (or ``when()`` is true), send ``keys``."""
+
+    until: str | None
+    keys: bytes
+    when: Callable[[], bool] | None = None
+
+
+def run_in_tty(
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    columns: int = 80,
+    rows: int = 24,
+    steps: Sequence[Step] = (),
+    deadline: float = 60.0,
+    cwd: str | None = None,
+) -> Screen:
+    """Run ``ctoops *args`` on a fresh pty of ``columns`` x ``rows`` with ``env`` (whole:
+    nothing is inherited), feeding ``steps`` in order; return the screen and exit code."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    proc = subprocess.Popen(
+        [*CTOOPS, *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    received = bytearray()
+    pending = list(steps)
+    end = time.monotonic() + deadline
+    try:
+        while True:
+            if pending:
+                step = pending[0]
+                ready = step.when() if step.when else step.until is not None and step.until.encode() in received
+                if ready:
+                    os.write(master, step.keys)
+                    pending.pop(0)
+                    continue
+            if time.monotonic() > end:
+                raise AssertionError(f"ctoops {' '.join(args)} still running; screen so far:\n{received.decode()}")
+            readable, _, _ = select.select([master], [], [], 0.05)
+            if readable:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                received += chunk
+            elif proc.poll() is not None and not pending:
+                # drain what is left, then stop
+                while select.select([master], [], [], 0.05)[0]:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    received += chunk
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(master)
+    return Screen(received.decode("utf-8", "replace"), proc.returncode)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment (conftest already cleared the credentials and settings) with a
+    terminal type and ``extra`` on top."""
+    env = {k: v for k, v in os.environ.items()}
+    env.update({"TERM": "xterm-256color", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env

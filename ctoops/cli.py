@@ -26,6 +26,8 @@ from ctoops.config import (
 )
 from ctoops.errors import CtoopsError, ExitCode, InternalError
 
+INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
+
 # name -> (module, attribute, short help). Modules are imported only when the command runs
 # or its own help is shown; root --help reads the short help from here (tests/test_cli_root.py
 # checks it matches each command's docstring).
@@ -70,6 +72,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Help topics (exit codes, environment, formats), or a command's help.",
     ),
 }
+
+
+class ReaderGone(Exception):
+    """stdout's reader went away (``ctoops ... | head``): the run ends quietly with exit 0."""
 
 
 class CtoopsGroup(click.Group):
@@ -152,19 +158,23 @@ class CtoopsGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort as exc:
-            if isinstance(exc.__cause__, EOFError):
-                click.echo("\nctoops: no input; nothing was changed", err=True)
+            # Click's main turned Ctrl-C or end of input into Abort (``from``, after echoing a
+            # newline); a prompt did (its ``__context__``, the cursor maybe still on its line)
+            cause = exc.__cause__ or exc.__context__
+            start = "" if exc.__cause__ is not None else "\n"
+            if isinstance(cause, EOFError):
+                click.echo(f"{start}ctoops: no input; nothing was changed", err=True)
                 sys.exit(ExitCode.BAD_INPUT)
-            click.echo("\nctoops: interrupted", err=True)
-            sys.exit(130)
+            click.echo(f"{start}ctoops: interrupted", err=True)
+            sys.exit(INTERRUPTED)
         except KeyboardInterrupt:
             click.echo("\nctoops: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         except click.ClickException as exc:
             setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
             exc.show()
             sys.exit(exc.exit_code)
-        except BrokenPipeError:
+        except (BrokenPipeError, ReaderGone):
             _quiet_stdout()
             sys.exit(ExitCode.OK)
         except Exception as exc:  # a bug outside any command (option parsing, context setup)
@@ -180,8 +190,11 @@ class CtoopsGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except (BrokenPipeError, KeyboardInterrupt):
-            raise  # main() ends these quietly
+        except KeyboardInterrupt:
+            raise  # main() ends it with one line and exit 130
+        except BrokenPipeError as exc:
+            # not an OSError any more: Click's main would turn EPIPE into exit 1
+            raise ReaderGone() from exc
         except Exception as exc:
             raise internal_error(exc, getattr(ctx.obj, "show_traceback", False)) from exc
 
@@ -428,5 +441,20 @@ def show_version(ctx: click.Context, value: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes)."""
-    cli.main(prog_name="ctoops")
+    """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes).
+
+    After Ctrl-C the process ends at once: requests still in flight on worker threads
+    (``ctoops.pool``) are abandoned rather than joined, which the interpreter's normal exit
+    would do, sitting out their timeouts. Every ``finally`` on the main thread has run by then
+    (temporary files are gone); stdout and stderr are flushed first."""
+    try:
+        cli.main(prog_name="ctoops")
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(INTERRUPTED)
+        raise

@@ -124,9 +124,11 @@ def pull(
             if on_window:
                 on_window(done, len(parts))
     else:
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(parts)), thread_name_prefix="pull") as pool:
+        from ctoops.pool import thread_pool
+
+        with thread_pool(min(concurrency, len(parts)), "pull") as pool:
             futures = {pool.submit(_window, backend, query, window): i for i, window in enumerate(parts)}
             by_index: dict[int, Pulled] = {}
             try:

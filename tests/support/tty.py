@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def run_in_tty(
         env=env,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        preexec_fn=_become_terminal_job,
     )
     os.close(slave)
     received = bytearray()
@@ -109,6 +110,13 @@ def run_in_tty(
         proc.wait()
         os.close(master)
     return Screen(received.decode("utf-8", "replace"), proc.returncode)
+
+
+def _become_terminal_job() -> None:
+    """In the child: the pty is its controlling terminal, and SIGINT acts as in a login
+    shell's foreground job (a test runner started in the background inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

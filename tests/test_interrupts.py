@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from tty import Screen, Step, clean_env, run_in_tty
+from terminal import Screen, Step, clean_env, run_in_tty
 
 import pytest
 from conftest import ROOT

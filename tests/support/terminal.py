@@ -36,11 +36,45 @@ class Screen:
 
 @dataclass
 class Step:
-    """When ``until`` appears in the output (or ``when()`` is true), send ``keys``."""
+    """When ``until`` appears in the output (or ``when()`` is true), send ``keys``; with
+    ``until``, also wait until the program is blocked reading the terminal, as a person
+    typing after a prompt would (a key sent between the prompt's write and the read can be
+    lost to a race inside CPython's ``input()``, which no person is quick enough to hit)."""
 
     until: str | None
     keys: bytes
     when: Callable[[], bool] | None = None
+
+
+READ_SYSCALL = {"x86_64": 0, "aarch64": 63}.get(os.uname().machine)
+
+
+def blocked(pid: int) -> bool:
+    """Whether the main thread of ``pid`` sleeps in a system call (Linux /proc): a signal
+    sent now interrupts that call, rather than landing just before it starts (a race inside
+    CPython that no person at a keyboard can hit). True where it cannot be told."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("S", "D")
+
+
+def reading_terminal(pid: int) -> bool:
+    """Whether process ``pid`` is blocked in read(2) on a terminal (Linux /proc); True
+    where that cannot be told (another OS or machine), so the step still happens."""
+    if READ_SYSCALL is None or not os.path.exists(f"/proc/{pid}/syscall"):
+        return True
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+        if not fields or fields[0] != str(READ_SYSCALL):
+            return False
+        target = os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}")
+    except (OSError, ValueError, IndexError):
+        return False
+    return target.startswith(("/dev/pts/", "/dev/tty"))
 
 
 def run_in_tty(
@@ -75,7 +109,10 @@ def run_in_tty(
         while True:
             if pending:
                 step = pending[0]
-                ready = step.when() if step.when else step.until is not None and step.until.encode() in received
+                if step.when:
+                    ready = step.when() and blocked(proc.pid)
+                else:
+                    ready = step.until is not None and step.until.encode() in received and reading_terminal(proc.pid)
                 if ready:
                     os.write(master, step.keys)
                     pending.pop(0)

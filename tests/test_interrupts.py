@@ -15,10 +15,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from terminal import Screen, Step, clean_env, run_in_tty
 
 import pytest
 from conftest import ROOT
+from terminal import Screen, Step, clean_env, run_in_tty
 
 from ctoops.config import DEFAULT_API_URL, DEFAULT_OPENAI_BASE_URL
 

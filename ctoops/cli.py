@@ -443,18 +443,28 @@ def show_version(ctx: click.Context, value: bool) -> None:
 def main() -> None:
     """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes).
 
-    After Ctrl-C the process ends at once: requests still in flight on worker threads
-    (``ctoops.pool``) are abandoned rather than joined, which the interpreter's normal exit
-    would do, sitting out their timeouts. Every ``finally`` on the main thread has run by then
+    When the run is over but threads are left (after Ctrl-C, requests in flight on worker
+    threads, ``ctoops.pool``; the log reader still blocked on stdin after a live ``errors
+    trend -``; a keyring call that never returned), the process ends at once with the run's
+    exit code: the interpreter's normal exit would join the workers (sitting out their
+    timeouts), or abort ("could not acquire lock for <stdin> at interpreter shutdown") when a
+    daemon thread holds stdin. Every ``finally`` on the main thread has run by then
     (temporary files are gone); stdout and stderr are flushed first."""
     try:
         cli.main(prog_name="ctoops")
     except SystemExit as exc:
-        if exc.code == INTERRUPTED:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == INTERRUPTED or _threads_left():
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
                 except (OSError, ValueError):
                     pass
-            os._exit(INTERRUPTED)
+            os._exit(code)
         raise
+
+
+def _threads_left() -> bool:
+    import threading
+
+    return any(t is not threading.main_thread() and t.is_alive() for t in threading.enumerate())

@@ -13,9 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ctoops import export
-from ctoops.usage import Rows, usage_names
-from ctoops.usage_frame import to_frame, usage_table
+from ctoops.usage import export
+from ctoops.usage.frame import to_frame, usage_table
+from ctoops.usage.rows import Rows
+from ctoops.usage.shapes import usage_names
 
 MODELS = ["gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-realtime-1.5", "o4-mini-2025-04-16"]
 

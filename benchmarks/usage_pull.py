@@ -5,7 +5,12 @@ simulation: the documented page shape with cursors) after an injected latency pe
 ctoops pulls 365 daily buckets: 12 windows of at most 31 days (one page each). The ideal
 wall time is ceil(windows / concurrency) x latency; the target is within 1.5x of it.
 
-    python benchmarks/usage_pull.py [--latency 0.25] [--repeat 3]
+Under pressure: the same server answering 429 (rate_limit_exceeded) to any request that
+finds more than --allow requests in flight. ctoops starts at concurrency 4 and adapts
+(ctoops.usage.adaptive); the best alternative is a client that knew the limit beforehand
+and ran exactly --allow at a time (its ideal: ceil(windows / allow) x latency).
+
+    python benchmarks/usage_pull.py [--latency 0.25] [--repeat 3] [--allow 2]
 """
 
 from __future__ import annotations
@@ -21,18 +26,45 @@ from ctoops import sandbox
 from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
 from ctoops.http import HttpClient
-from ctoops.pull import PAGE_LIMITS, Query, pull
+from ctoops.usage.pull import pull
+from ctoops.usage.query import PAGE_LIMITS, Query
 
 START = 1761955200  # 2025-11-01T00:00:00Z
 END = START + 365 * DAY
 
 
-def serve(latency: float) -> ThreadingHTTPServer:
+THROTTLED = (
+    b'{"error": {"message": "Rate limit reached for requests", "type": "requests", "param": null, '
+    b'"code": "rate_limit_exceeded"}}'
+)
+
+
+def serve(latency: float, allow: int | None = None) -> ThreadingHTTPServer:
+    lock = threading.Lock()
+    state = {"in_flight": 0, "refused": 0}
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            time.sleep(latency)
+            with lock:
+                state["in_flight"] += 1
+                crowded = allow is not None and state["in_flight"] > allow
+                if crowded:
+                    state["in_flight"] -= 1
+                    state["refused"] += 1
+            if crowded:
+                self.send_response(429)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(THROTTLED)))
+                self.end_headers()
+                self.wfile.write(THROTTLED)
+                return
+            try:
+                time.sleep(latency)
+            finally:
+                with lock:
+                    state["in_flight"] -= 1
             status, headers, body = sandbox.handle("GET", self.path, {}, b"")
             self.send_response(status)
             for key, value in headers.items():
@@ -45,6 +77,7 @@ def serve(latency: float) -> ThreadingHTTPServer:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.state = state  # type: ignore[attr-defined]
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
@@ -54,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.25, help="seconds added to every answer")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--allow", type=int, default=2, help="requests in flight the throttled server allows")
     args = parser.parse_args()
 
     server = serve(args.latency)
@@ -70,7 +104,7 @@ def main() -> None:
             client = HttpClient(url, errors=OpenAIErrors(), token="sk-admin-bench", timeout=30, max_retries=0)
             backend = OpenAIBackend(lambda admin, c=client: c)
             t0 = time.perf_counter()
-            pulled = pull(backend, query, concurrency=concurrency)
+            pulled = pull(backend, query, now=time.time(), concurrency=concurrency)
             walls.append(time.perf_counter() - t0)
             client.close()
             assert len(set(pulled.rows.column("start_time"))) == 365 and pulled.requests == windows
@@ -79,6 +113,29 @@ def main() -> None:
         target = "  (target <= 1.50x)" if concurrency == 4 else ""
         print(f"  concurrency {concurrency}: {wall:6.2f} s, ideal {ideal:5.2f} s, ratio {wall / ideal:.2f}x{target}")
     server.shutdown()
+
+    throttled = serve(args.latency, args.allow)
+    url = f"http://127.0.0.1:{throttled.server_address[1]}/v1"
+    walls, refused, lowest = [], [], []
+    for _ in range(args.repeat):
+        before = throttled.state["refused"]  # type: ignore[attr-defined]
+        client = HttpClient(url, errors=OpenAIErrors(), token="sk-admin-bench", timeout=30, max_retries=2)
+        backend = OpenAIBackend(lambda admin, c=client: c)
+        t0 = time.perf_counter()
+        pulled = pull(backend, query, now=time.time(), concurrency=4)
+        walls.append(time.perf_counter() - t0)
+        client.close()
+        assert len(set(pulled.rows.column("start_time"))) == 365
+        refused.append(throttled.state["refused"] - before)  # type: ignore[attr-defined]
+        lowest.append(pulled.lowest_concurrency)
+    throttled.shutdown()
+    wall = statistics.median(walls)
+    ideal = math.ceil(windows / args.allow) * args.latency
+    print(
+        f"under pressure (the server refuses more than {args.allow} in flight with 429): ctoops from 4, adapting: "
+        f"{wall:6.2f} s, {statistics.median(refused):.0f} x 429, down to {min(lowest)} at a time; a client that "
+        f"knew the limit: {ideal:5.2f} s; ratio {wall / ideal:.2f}x (complete: 365/365 days)"
+    )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "usage": (
         "ctoops.commands.usage",
         "usage",
-        "Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports.",
+        "Usage and costs for a date range: summaries, forecasts, budget gates, exact exports.",
     ),
     "errors": (
         "ctoops.commands.trend",
@@ -61,6 +61,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Runbooks: the OpenAI operational runbook and your own, as TOML files.",
     ),
     "config": ("ctoops.commands.config", "config", "Show the resolved settings and the config file's path."),
+    "doctor": (
+        "ctoops.commands.doctor",
+        "doctor",
+        "Diagnose the log sources: which work for this deployment now, and how to enable the rest.",
+    ),
     "completion": (
         "ctoops.commands.completion",
         "completion",
@@ -337,7 +342,7 @@ def register_env_secrets() -> None:
     metavar="NAME",
     envvar="CTOOPS_PROFILE",
     show_envvar=True,
-    shell_complete=completion.profiles,
+    shell_complete=completion.quiet(completion.profiles),
     help="Profile in the config file (`ctoops config path`).",
 )
 @click.option(

@@ -11,7 +11,7 @@ This module says what each parameter answers:
   files once the word looks like a path;
 * ``smoke --only/--skip``: the check names; ``usage pull|costs --group-by`` and ``errors
   trend --bucket``: the field or bucket names, after a comma too (``model,pro<Tab>``);
-* ``usage --start/--end``: the relative date words;
+* ``usage --start/--end``: the relative date words; ``errors trend --since``: common spans;
 * ``--profile``: the profiles in the config file.
 
 Completers are attached by command path (``PARAMS``) when the lazy registry loads a
@@ -104,7 +104,7 @@ def checks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
 
 def usage_groups(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The group-by fields of the ``--kind`` given so far (completions by default)."""
-    from ctoops.usage import KIND_GROUPS
+    from ctoops.usage.shapes import KIND_GROUPS
 
     kind = ctx.params.get("kind") or "completions"
     return _listed(KIND_GROUPS.get(kind, ()), incomplete)
@@ -112,7 +112,7 @@ def usage_groups(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 def costs_groups(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The costs endpoint's group-by fields."""
-    from ctoops.usage import COSTS_GROUPS
+    from ctoops.usage.shapes import COSTS_GROUPS
 
     return _listed(COSTS_GROUPS, incomplete)
 
@@ -125,6 +125,7 @@ def trend_buckets(ctx: click.Context, param: click.Parameter, incomplete: str) -
 
 
 START_WORDS = ("today", "yesterday", "mtd", "last-month", "7d", "30d")
+SINCE_WORDS = ("15m", "1h", "6h", "24h", "7d")
 END_WORDS = ("today", "yesterday", "tomorrow")
 
 
@@ -136,6 +137,11 @@ def start_dates(ctx: click.Context, param: click.Parameter, incomplete: str) -> 
 def end_dates(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The relative words ``usage --end`` takes."""
     return _items(END_WORDS, incomplete)
+
+
+def since_times(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Common ``errors trend --since`` spans (Nm/Nh/Nd ago; ISO times are typed)."""
+    return _items(SINCE_WORDS, incomplete)
 
 
 def profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -158,11 +164,26 @@ PARAMS: dict[tuple[str, ...], dict[str, Completer]] = {
     ("usage", "pull"): {**USAGE_RANGE, "group_by": usage_groups, "output": path},
     ("usage", "costs"): {**USAGE_RANGE, "group_by": costs_groups, "output": path},
     ("usage", "report"): {**USAGE_RANGE},
-    ("errors", "trend"): {"sources": path, "buckets": trend_buckets},
+    ("errors", "trend"): {"sources": path, "buckets": trend_buckets, "since": since_times},
     ("smoke",): {**REPORTS, "only": checks, "skip": checks},
     ("runbook", "run"): {**REPORTS, "runbook_name": runbooks},
     ("runbook", "show"): {"runbook_name": runbooks},
 }
+
+
+def quiet(completer: Completer) -> Completer:
+    """``completer``, answering nothing rather than failing: a Tab press never prints an
+    error into the user's command line. (The tests call the completers through the shell
+    protocol and check what they answer, so a broken one still fails there.)"""
+
+    def run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        try:
+            return completer(ctx, param, incomplete)
+        except Exception:
+            return []
+
+    run.__wrapped__ = completer  # type: ignore[attr-defined]
+    return run
 
 
 def attach(name: str, command: click.Command) -> None:
@@ -175,7 +196,7 @@ def attach(name: str, command: click.Command) -> None:
         for param in cmd.params:
             if param.name in wanted:
                 # Click's own hook, as set by Parameter(shell_complete=...)
-                param._custom_shell_complete = wanted[param.name]
+                param._custom_shell_complete = quiet(wanted[param.name])
         if isinstance(cmd, click.Group):
             for sub_name, sub in cmd.commands.items():
                 walk((*path, sub_name), sub)

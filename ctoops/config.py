@@ -35,7 +35,10 @@ DEFAULT_API_URL = "https://api.opencto.works"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 MAX_CONFIG_BYTES = 1 << 20
 # the settings a profile may hold: the root command's parameter names
-PROFILE_KEYS = ("api_url", "workspace", "via", "sandbox", "timeout", "max_retries", "openai_base_url")
+ROOT_KEYS = ("api_url", "workspace", "via", "sandbox", "timeout", "max_retries", "openai_base_url")
+# Cloudflare's non-secret settings (no flags: ctoops.cloudflare.settings reads them from the profile)
+CLOUDFLARE_KEYS = ("cloudflare_account_id", "cloudflare_zone_id", "cloudflare_script", "cloudflare_base_url")
+PROFILE_KEYS = ROOT_KEYS + CLOUDFLARE_KEYS
 SECRET_LIKE = re.compile(r"(token|key|secret|password)", re.IGNORECASE)
 PROFILE_META = "__ctoops_profile__"  # beside the settings in ``default_map``: (profile name, file)
 

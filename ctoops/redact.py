@@ -27,6 +27,7 @@ _lock = threading.Lock()
 _known: set[str] = set()  # every form of every registered secret
 _grams: dict[str, None] = {}  # FRAGMENT-long pieces of registered secrets (ordered set)
 _WORDLIKE = re.compile(r"[a-z._/:-]+")
+_seen: dict[str, str] = {}  # short texts already redacted, cleared when a secret is registered
 
 # Shapes of secrets we know: OpenAI keys (sk-, sk-proj-, sk-admin-, sk-svcacct-), realtime
 # client secrets (ek_), bearer tokens in headers or messages.
@@ -67,12 +68,27 @@ def register(secret: str | None) -> None:
         _known.update(f for f in forms if len(f) >= 4)
         for gram in grams:
             _grams.setdefault(gram)
+        _seen.clear()
 
 
 def redact(text: str) -> str:
-    """``text`` with every known secret, fragment of one, and secret-shaped token masked."""
+    """``text`` with every known secret, fragment of one, and secret-shaped token masked.
+
+    Short texts are remembered until the next ``register``: table cells repeat (model ids,
+    project ids), and a million-row output redacts each distinct value once."""
     if not text:
         return text
+    if len(text) <= 256:
+        done = _seen.get(text)
+        if done is None:
+            done = _redact(text)
+            if len(_seen) < 65536:
+                _seen[text] = done
+        return done
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     with _lock:
         known = sorted(_known, key=len, reverse=True)
         grams = set(_grams)
@@ -158,3 +174,4 @@ def forget() -> None:
     with _lock:
         _known.clear()
         _grams.clear()
+        _seen.clear()

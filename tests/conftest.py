@@ -38,7 +38,7 @@ remember(
     )
 )
 
-CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING")
+CLEARED_PREFIXES = ("OPENCTO_", "OPENAI_", "CTOOPS_", "PYTHON_KEYRING", "CLOUDFLARE_", "CF_")
 CLEARED = ("NO_COLOR", "CLICOLOR_FORCE", "CI", "COLUMNS", "LINES")
 
 
@@ -149,3 +149,16 @@ def vcr_config() -> dict[str, Any]:
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     """cassettes/<test module name>/, at the top level of the repository."""
     return str(CASSETTES / request.module.__name__.split(".")[-1])
+
+
+@pytest.fixture
+def realtime_ws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A loopback Realtime WebSocket server (tests/support/realtime_server.py) accepting any
+    client secret (a cassette's is scrubbed to ``REDACTED``), with OPENAI_BASE_URL pointing at it: the connect stage of
+    `realtime check`, smoke's realtime_session and runbook step 3 reach it instead of OpenAI."""
+    from realtime_server import RealtimeServer
+
+    server = RealtimeServer(secret=None)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.close()

@@ -27,8 +27,10 @@ def test_startup_benchmark_runs():
 
 
 def test_usage_benchmarks_run():
-    assert "ratio" in run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    pulled = run(str(BENCH / "usage_pull.py"), "--latency", "0.01", "--repeat", "1")
+    assert "ratio" in pulled and "complete: 365/365 days" in pulled
     assert "ratio pandas/ctoops" in run(str(BENCH / "usage_csv.py"), "--rows", "2000", "--repeat", "1")
+    assert "ratio openpyxl write-only / ctoops" in run(str(BENCH / "usage_xlsx.py"), "--rows", "500", "--repeat", "1")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("duckdb") is None, reason="duckdb is in the bench extra")
@@ -37,3 +39,8 @@ def test_trend_benchmark_runs(tmp_path):
     assert "wrote 3,000 events" in run(str(BENCH / "gen_logpush.py"), "--events", "3000", "-o", str(log))
     out = run(str(BENCH / "errors_trend.py"), str(log), "--pairs", "1")
     assert "counts agree: True" in out
+
+
+def test_realtime_probe_benchmark_runs():
+    out = run(str(BENCH / "realtime_probe.py"), "--pairs", "2", "--warmup", "1")
+    assert "ratio probe / bare websockets" in out

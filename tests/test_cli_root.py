@@ -78,7 +78,7 @@ def test_python_dash_m_and_the_console_script_run():
     assert result.returncode == 0 and result.stdout.startswith("ctoops ")
 
 
-HEAVY = {"pandas", "pyarrow", "numpy", "plotext", "httpx", "keyring", "rich"}
+HEAVY = {"pandas", "pyarrow", "numpy", "plotext", "httpx", "keyring", "rich", "websockets"}
 
 
 def loaded_after(*argv: str) -> set[str]:
@@ -97,3 +97,4 @@ def loaded_after(*argv: str) -> set[str]:
 def test_help_imports_no_heavy_library():
     assert loaded_after("--help") & HEAVY == set()
     assert loaded_after("models", "list", "--help") & HEAVY == set()
+    assert loaded_after("realtime", "check", "--help") & HEAVY == set()

@@ -50,14 +50,21 @@ def test_a_path_option_completes_file_names_in_the_shell(tmp_path):
 def test_a_runbook_name_completes_from_the_bundled_and_local_runbooks(tmp_path):
     (tmp_path / "runbooks").mkdir()
     (tmp_path / "runbooks" / "nightly-checks.toml").write_text('name = "nightly-checks"\n')
-    assert complete("ctoops runbook run ", cwd=tmp_path) == [("plain", "nightly-checks"), ("plain", "openai-ops")]
+    from ctoops.runbook import bundled
+
+    shipped = [("plain", p.stem) for p in bundled()]
+    assert ("plain", "openai-ops") in shipped
+    assert complete("ctoops runbook run ", cwd=tmp_path) == sorted([("plain", "nightly-checks"), *shipped])
     assert complete("ctoops runbook show open", cwd=tmp_path) == [("plain", "openai-ops")]
     # a word that looks like a path is completed as one
     assert complete("ctoops runbook run ./run", cwd=tmp_path) == [("file", "./run")]
 
 
 def test_checks_groups_and_buckets_complete_by_name():
-    assert [v for _, v in complete("ctoops smoke --only ")] == ["realtime_token", "models", "usage", "workspace_key"]
+    from ctoops.checks.smoke import CHECKS
+
+    assert [v for _, v in complete("ctoops smoke --only ")] == list(CHECKS)
+    assert {"realtime_token", "models", "usage", "workspace_key"} <= set(CHECKS)
     assert complete("ctoops smoke --skip wor") == [("plain", "workspace_key")]
     assert complete("ctoops usage pull --group-by model,pro") == [("plain", "model,project_id")]
     # the fields follow --kind; one already given is not offered again

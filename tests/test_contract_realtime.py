@@ -23,10 +23,13 @@ def report(result) -> dict:
 
 
 @pytest.mark.vcr
-def test_realtime_via_worker(ctoops, worker_env):
+def test_realtime_via_worker(ctoops, worker_env, realtime_ws):
+    # the mint from the cassette; the connect stage on a loopback Realtime server (a cassette
+    # cannot hold a WebSocket)
     result = ctoops("realtime", "check", "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = report(result)
+    assert data["connect"] is True and data["sessionId"] == "sess_C9x1y2z3"
     assert data["ok"] is True and data["ttlSeconds"] == 600 and data["expiresAt"] == 1795263000
     assert data["secretHint"] == "****CTED"  # the scrubbed secret, masked like any other
 
@@ -34,7 +37,8 @@ def test_realtime_via_worker(ctoops, worker_env):
 @pytest.mark.vcr
 def test_realtime_via_openai(ctoops, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", RECORD_OPENAI_KEY)
-    result = ctoops("--via", "openai", "realtime", "check", "--format", "json")
+    # the mint's recorded answer; the WebSocket at OPENAI_BASE_URL is tested in test_realtime_cli.py
+    result = ctoops("--via", "openai", "realtime", "check", "--no-connect", "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = report(result)
     assert data["model"] == "gpt-realtime-2025-08-25" and data["ttlSeconds"] == 600
@@ -50,7 +54,7 @@ def test_realtime_openai_rejects_the_workers_key(ctoops, worker_env):
 
 
 @pytest.mark.vcr
-def test_realtime_quota_exceeded_then_minted(ctoops, worker_env):
+def test_realtime_quota_exceeded_then_minted(ctoops, worker_env, realtime_ws):
     result = ctoops("realtime", "check", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert "429 QUOTA_EXCEEDED; retrying in 1." in result.stderr

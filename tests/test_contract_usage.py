@@ -43,7 +43,7 @@ def test_usage_pull_two_pages(ctoops, admin, tmp_path):
         ("2026-10-03", "gpt-4o-2024-08-06", "800"),
         ("2026-10-04", "gpt-4o-mini-2024-07-18", "90"),
     ]
-    assert rows[2]["input_cached_tokens"] == "0"  # absent optional metric: 0
+    assert rows[2]["input_cached_tokens"] == ""  # an optional metric not sent: empty, never 0
     assert rows[0]["input_audio_tokens"] == "50"
     assert sum(int(r["num_model_requests"]) for r in rows) == 5 + 11 + 4 + 1
     assert "input_tokens 4090" in result.stderr and "(2 requests)" in result.stderr
@@ -97,7 +97,7 @@ def test_usage_pull_via_worker_legacy_list(ctoops, monkeypatch):
             "input_tokens": 1500,
             "output_tokens": 75,
             "num_model_requests": 5,
-            "input_cached_tokens": 0,
+            "input_cached_tokens": None,  # this legacy entry has no n_cached_context_tokens_total: not 0
         },
     ]
 

@@ -46,6 +46,9 @@ def test_exit_codes_topic_names_every_exit_code(ctoops):
     assert {int(c) for c in ExitCode} | {130, 143} == codes
 
 
+NOT_VARIABLES = {"OPENAI_ERROR"}  # the worker's error code, not an environment variable
+
+
 def source_env_names() -> set[str]:
     """Every environment variable ctoops' code reads or declares."""
     names: set[str] = set()
@@ -53,6 +56,8 @@ def source_env_names() -> set[str]:
         text = path.read_text()
         names |= set(re.findall(r"environ(?:\.get)?\(?\[?\"([A-Z][A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"envvar=\"([A-Z][A-Z0-9_]+)\"", text))
+        # names handed around in tuples before they are looked up (``pick(("CLOUDFLARE_ZONE_ID",), ...)``)
+        names |= set(re.findall(r"\"((?:CTOOPS|OPENCTO|OPENAI|CLOUDFLARE|CF)_[A-Z0-9_]+)\"", text)) - NOT_VARIABLES
     from ctoops.cli import SECRET_ENV
 
     names |= {n for n in SECRET_ENV if n.startswith(("OPENCTO_", "OPENAI_"))}

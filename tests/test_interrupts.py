@@ -73,6 +73,9 @@ INTERRUPTED_WHILE_WAITING = [
     ["usage", "report", "--start", "7d"],
     ["--via", "openai", "usage", "pull", "--start", "90d"],  # three windows in flight
     ["--via", "openai", "usage", "costs", "--start", "7d"],
+    ["errors", "trend", "--source", "observability", "--since", "24h"],  # the Cloudflare sources
+    ["errors", "trend", "--source", "graphql", "--since", "24h"],
+    ["doctor", "logs"],
 ]
 
 
@@ -85,6 +88,11 @@ def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
         OPENAI_API_KEY="sk-test-key-00000001",
         OPENAI_ADMIN_KEY="sk-admin-test-key-00000001",
         CTOOPS_TIMEOUT="600",
+        CLOUDFLARE_API_TOKEN="cf-test-token-00000001",
+        CLOUDFLARE_ACCOUNT_ID="0" * 32,
+        CLOUDFLARE_ZONE_ID="1" * 32,
+        CLOUDFLARE_SCRIPT_NAME="opencto-api",
+        CLOUDFLARE_BASE_URL=f"{hold.url}/client/v4",
     )
     screen = run_in_tty(args, env=env, steps=[Step(None, b"\x03", when=lambda: len(hold.held) > 0)], deadline=30)
     assert screen.exit_code == 130, screen.output
@@ -123,6 +131,7 @@ SANDBOX_PROMPTS = [
     (["keys", "set", "--local"], "OpenAI API key:"),
     (["keys", "set", "--local", "--admin"], "OpenAI admin key:"),
     (["auth", "login"], None),  # the sandbox needs no token: no prompt at all
+    (["auth", "login", "--cloudflare"], "Cloudflare API token:"),
 ]
 PROMPT_CALLS = re.compile(r"\b(?:read_secret|confirm|click\.prompt|click\.confirm)\(")
 
@@ -145,8 +154,9 @@ def test_every_prompt_is_checked_under_the_sandbox():
         calls = [line.strip() for line in path.read_text().splitlines() if PROMPT_CALLS.search(line)]
         if calls:
             sites[path.name] = calls
-    # auth login (read_secret), keys set and keys validate --stdin (read_secret), keys delete (confirm, twice)
-    assert {name: len(calls) for name, calls in sites.items()} == {"auth.py": 1, "keys.py": 4}, sites
+    # auth login and auth login --cloudflare (read_secret), keys set and keys validate --stdin
+    # (read_secret), keys delete (confirm, twice)
+    assert {name: len(calls) for name, calls in sites.items()} == {"auth.py": 2, "keys.py": 4}, sites
 
 
 def test_the_sandbox_delete_prompt_names_the_sandbox():

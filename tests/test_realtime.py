@@ -9,6 +9,9 @@ import pytest
 from bodies import openai_error
 from fakeserver import Reply
 
+# the connect stage (realtime_session) reaches a loopback Realtime server, not OpenAI
+pytestmark = pytest.mark.usefixtures("realtime_ws")
+
 TOKEN = "opencto-token-for-realtime-0001"
 SECRET = "ek_68af296e8e408191a1120ab6383263c2"
 ROUTE = "/api/v1/realtime/token"
@@ -142,7 +145,8 @@ def test_via_openai_reads_both_answer_shapes(ctoops, server, monkeypatch, answer
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-realtimeKey00000000000000")
     body = json.loads(json.dumps(answer).replace('"EXPIRES"', str(int(time.time()) + 300)))
     server.route("POST", "/v1/realtime/client_secrets", Reply(json=body))
-    result, report = check(ctoops, "--via", "openai", options=("--model", "gpt-realtime"))
+    # the mint's answer shapes; the connect stage via openai is tested in test_realtime_cli.py
+    result, report = check(ctoops, "--via", "openai", options=("--model", "gpt-realtime", "--no-connect"))
     assert result.exit_code == 0, result.stderr
     assert report["secretHint"] == "****63c2" and report["model"] == "gpt-realtime-2025-08-28"
     sent = server.seen("/v1/realtime/client_secrets")[0].json()

@@ -12,6 +12,9 @@ import pytest
 from fakeserver import Reply
 from junitparser import JUnitXml
 
+# the connect stage (realtime_session) reaches a loopback Realtime server, not OpenAI
+pytestmark = pytest.mark.usefixtures("realtime_ws")
+
 SECRET = "ek_runbookSecretValue0123456789abcd"
 
 
@@ -29,9 +32,9 @@ def test_the_default_runbook_runs_in_the_sandbox(ctoops, tmp_path):
     assert "wrangler secret put OPENAI_API_KEY" in result.stdout
     assert "[3/5] 3. Validate the realtime path  PASS" in result.stdout
     assert "[5/5] 5. Monitor 429 and 5xx rates on realtime_token and cto_openai_proxy  PASS" in result.stdout
-    assert "6 passed, 0 failed, 1 skipped" in result.stdout
+    assert "7 passed, 0 failed, 1 skipped" in result.stdout  # step 3: realtime_token and realtime_session
     suite = next(iter(JUnitXml.fromfile(str(junit))))
-    assert suite.tests == 7 and suite.skipped == 1 and suite.failures == 0
+    assert suite.tests == 8 and suite.skipped == 1 and suite.failures == 0
     assert SECRET not in result.all
 
 
@@ -40,7 +43,8 @@ def test_json_report_of_a_runbook(ctoops):
     report = json.loads(result.stdout)
     assert report["suite"] == "runbook openai-ops" and report["ok"] is True
     statuses = {c["check"]: c["status"] for c in report["checks"]}
-    assert statuses["worker-secret"] == "skip" and statuses["realtime"] == "pass"
+    assert statuses["worker-secret"] == "skip" and statuses["realtime/realtime_token"] == "pass"
+    assert statuses["realtime/realtime_session"] == "pass"
     assert statuses["ops-path/usage"] == "pass" and statuses["workspace-key/workspace_key"] == "pass"
 
 
@@ -49,7 +53,8 @@ def test_a_failed_step_stops_the_rest_unless_it_may_continue(ctoops, monkeypatch
     result = ctoops("--sandbox", "runbook", "run", "--format", "json")
     assert result.exit_code == 1
     statuses = {c["check"]: c["status"] for c in json.loads(result.stdout)["checks"]}
-    assert statuses["realtime"] == "fail"
+    assert statuses["realtime/realtime_token"] == "fail"
+    assert statuses["realtime/realtime_session"] == "skip"  # no secret to connect with; counted once, as the mint's
     assert statuses["ops-path"] == "skip"  # not run after a step that may not continue
 
     monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "usage-date-param")

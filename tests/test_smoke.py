@@ -12,6 +12,9 @@ from bodies import cloudflare_502, openai_error
 from fakeserver import Reply
 from junitparser import Error, Failure, JUnitXml
 
+# the connect stage (realtime_session) reaches a loopback Realtime server, not OpenAI
+pytestmark = pytest.mark.usefixtures("realtime_ws")
+
 TOKEN = "opencto-token-for-smoke-0000001"
 SECRET = "ek_5m0keSecretValue0123456789abcdef"
 MODELS = {"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"}]}
@@ -65,7 +68,7 @@ def reports(tmp_path: Path) -> tuple[list[str], Path, Path, Path]:
     return ["--junit", str(junit), "--report-json", str(report), "--prom-file", str(prom)], junit, report, prom
 
 
-def test_all_checks_pass_and_the_reports_say_so(ctoops, worker, tmp_path):
+def test_all_checks_pass_and_the_reports_say_so(ctoops, worker, tmp_path, realtime_ws):
     healthy(worker)
     args, junit, report, prom = reports(tmp_path)
     result = ctoops("smoke", *args)
@@ -75,11 +78,17 @@ def test_all_checks_pass_and_the_reports_say_so(ctoops, worker, tmp_path):
     assert "\x1b[" not in result.stdout
     data = json.loads(report.read_text())
     assert data["ok"] is True and data["exitCode"] == 0 and data["suite"] == "smoke"
-    assert [c["check"] for c in data["checks"]] == ["realtime_token", "models", "usage"]
+    assert [c["check"] for c in data["checks"]] == ["realtime_token", "realtime_session", "models", "usage"]
+    session = data["checks"][1]
+    assert session["sessionId"] == "sess_C9x1y2z3" and session["upgradeMs"] >= 0 and session["total_tokens"] is None
+    # one mint serves both realtime checks, and the session used that secret
+    assert len(worker.seen("/api/v1/realtime/token")) == 1
+    assert realtime_ws.upgrades[0].subprotocols == ["realtime", f"openai-insecure-api-key.{SECRET}"]
+    assert realtime_ws.kinds() == ["session.update"]  # no response created in smoke
     assert data["traceId"] == worker.seen("/api/v1/cto/openai/models")[0].headers["x-opencto-trace-id"]
     assert data["versions"]["ctoops"] and data["target"] == worker.url
     suite = next(iter(JUnitXml.fromfile(str(junit))))
-    assert suite.tests == 3 and suite.failures == 0 and suite.errors == 0
+    assert suite.tests == 4 and suite.failures == 0 and suite.errors == 0
     target = f'sandbox="false",target="{worker.url}"'
     assert f'ctoops_check_success{{suite="smoke",check="usage",{target}}} 1' in prom.read_text()
     assert "ctoops_last_run_timestamp_seconds" in prom.read_text()
@@ -132,8 +141,8 @@ def test_html_502_on_one_check_fails_smoke_and_the_others_still_report(ctoops, w
     assert result.exit_code == 4  # the only failure is an upstream one
     assert "models: the OpenCTO worker answered 502" in result.stderr
     cases = {case.name: case for case in next(iter(JUnitXml.fromfile(str(junit))))}
-    assert set(cases) == {"realtime_token", "models", "usage"}
-    assert cases["realtime_token"].is_passed and cases["usage"].is_passed
+    assert set(cases) == {"realtime_token", "realtime_session", "models", "usage"}
+    assert cases["realtime_token"].is_passed and cases["usage"].is_passed and cases["realtime_session"].is_passed
     (problem,) = cases["models"].result
     assert isinstance(problem, Error) and "502" in problem.message and "Bad gateway" in problem.message
     data = json.loads(report.read_text())
@@ -160,7 +169,7 @@ def test_mixed_failures_exit_1(ctoops, worker):
     worker.route("GET", "/api/v1/cto/openai/usage", Reply(400, json=DATE_ERROR))
     worker.route("GET", "/api/v1/cto/openai/models", Reply(502, body=HTML_502, content_type="text/html"))
     result = ctoops("--max-retries", "0", "smoke")
-    assert result.exit_code == 1 and "2 of 3 checks failed" in result.stderr
+    assert result.exit_code == 1 and "2 of 4 checks failed" in result.stderr
 
 
 def test_only_and_skip(ctoops, worker):
@@ -168,12 +177,15 @@ def test_only_and_skip(ctoops, worker):
     only = json.loads(ctoops("smoke", "--only", "models", "--format", "json").stdout)
     assert [c["check"] for c in only["checks"]] == ["models"]
     skip = json.loads(ctoops("smoke", "--skip", "usage", "--skip", "models", "--format", "json").stdout)
-    assert [c["check"] for c in skip["checks"]] == ["realtime_token"]
+    assert [c["check"] for c in skip["checks"]] == ["realtime_token", "realtime_session"]
+    no_session = json.loads(ctoops("smoke", "--skip", "realtime_session", "--format", "json").stdout)
+    assert [c["check"] for c in no_session["checks"]] == ["realtime_token", "models", "usage"]
 
 
 def test_nothing_to_check_is_a_failure_before_any_request(ctoops, worker):
     healthy(worker)
-    result = ctoops("smoke", "--skip", "realtime_token", "--skip", "models", "--skip", "usage")
+    skips = ("realtime_token", "realtime_session", "models", "usage")
+    result = ctoops("smoke", *(arg for name in skips for arg in ("--skip", name)))
     assert result.exit_code == 2 and "nothing to check" in result.stderr
     assert worker.requests == []
     unknown = ctoops("smoke", "--only", "coffee")
@@ -240,7 +252,8 @@ def test_via_openai(ctoops, server, monkeypatch):
             }
         ),
     )
-    result = ctoops("--via", "openai", "--workspace", "acme", "smoke", "--format", "json")
+    # the mint and the proxies here; the WebSocket at OPENAI_BASE_URL is tested in test_realtime_cli.py
+    result = ctoops("--via", "openai", "--workspace", "acme", "smoke", "--skip", "realtime_session", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [c["check"] for c in json.loads(result.stdout)["checks"]] == ["realtime_token", "models", "usage"]
     assert server.seen("/v1/organization/usage/completions")[0].headers["authorization"].endswith("00000000")

@@ -428,7 +428,7 @@ def test_parquet_keeps_types(ctoops, api, tmp_path):
         (("--start", "someday"), "not understood"),
         (("--start", "7d", "--group-by", "modle"), "cannot group by 'modle'"),
         (("--start", "7d", "--kind", "embeddings", "--group-by", "batch"), "cannot group by 'batch'"),
-        (("--start", "7d", "-o", "out.xlsx"), "use one of .csv, .json, .parquet"),
+        (("--start", "7d", "-o", "out.xls"), "use one of .csv, .json, .parquet, .xlsx"),
         (("--start", "7d", "-o", "/no/such/folder/out.csv"), "does not exist"),
         (("--start", "7d", "--group-by", "model,model"), "repeated"),
     ],
@@ -447,11 +447,29 @@ def test_grouping_the_worker_cannot_do_is_refused(ctoops, server, monkeypatch):
     assert result.exit_code == 2 and "through the worker's usage proxy" in result.stderr
 
 
-def test_empty_buckets_and_buckets_not_landed_yet(ctoops, api):
+def test_the_sandbox_lands_usage_by_the_hour_and_costs_a_day_late(ctoops, api, monkeypatch):
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 21, 15, 30, tzinfo=UTC).timestamp()
+    monkeypatch.setattr("ctoops.checks.clock.now", lambda: now)  # ctoops' clock and the sandbox's
     result = ctoops("--via", "openai", "usage", "pull", "--start", "yesterday", "--end", "tomorrow", "--format", "json")
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert {r["start_time"][:10] for r in rows} == {time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))}
+    by_day = {
+        day: sum(r["num_model_requests"] for r in rows if r["start_time"][:10] == day)
+        for day in ("2026-11-20", "2026-11-21")
+    }
+    assert by_day["2026-11-20"] > by_day["2026-11-21"] > 0  # today: the hours before 15:00 so far
+    assert "settled through 2026-11-20; not settled: open 2026-11-21" in result.stderr
+    hours = ctoops("--via", "openai", "usage", "pull", "--start", "today", "--bucket", "1h", "--format", "json")
+    hourly = json.loads(hours.stdout)
+    assert sum(r["num_model_requests"] for r in hourly) == by_day["2026-11-21"]  # the same hours, summed
+    assert max(r["start_time"] for r in hourly) == "2026-11-21T14:00:00Z"
+    assert "settled through 2026-11-21T14:00Z; not settled: open 2026-11-21T15:00Z" in hours.stderr
+    costs = ctoops("--via", "openai", "usage", "costs", "--start", "2026-11-15", "--format", "json")
+    assert costs.exit_code == 0, costs.stderr
+    assert {r["start_time"][:10] for r in json.loads(costs.stdout)} == {f"2026-11-{d}" for d in range(15, 20)}
+    assert "settled through 2026-11-19; not settled: open 2026-11-21; not landed 2026-11-20" in costs.stderr
 
 
 def test_summary_report_and_json(ctoops, api):
@@ -466,12 +484,14 @@ def test_summary_report_and_json(ctoops, api):
     )
     assert report.exit_code == 0, report.stderr
     data = json.loads(report.stdout)
-    assert set(data) == {"range", "totals", "byModel", "byProject", "byDay", "topMovers"}
+    assert set(data) == {"range", "watermark", "totals", "byModel", "byProject", "byDay", "topMovers", "topMoversSpans"}
     assert sum(r["input_tokens"] for r in data["byModel"]) == data["totals"]["input_tokens"]
     assert sum(r["input_tokens"] for r in data["byDay"]) == data["totals"]["input_tokens"]
-    assert len(data["byDay"]) == 14 and len(data["topMovers"]) == 3
+    assert len(data["byDay"]) == 14 and {r["status"] for r in data["byDay"]} == {"settled"}
+    assert data["watermark"]["complete"] and data["watermark"]["lastSettledBucket"] == "2026-10-14"
+    assert data["topMoversSpans"]["daysEach"] == 7 and len(data["topMovers"]) == 3
     mover = data["topMovers"][0]
-    assert mover["change"] == mover["tokens_second_half"] - mover["tokens_first_half"]
+    assert mover["change_per_day"] == mover["tokens_per_day_second"] - mover["tokens_per_day_first"]
 
 
 def test_an_interrupted_write_leaves_no_half_file(tmp_path):

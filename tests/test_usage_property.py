@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from ctoops.backends.openai import OpenAIBackend, OpenAIErrors
 from ctoops.dates import DAY, Range
 from ctoops.http import FunctionTransport, HttpClient
-from ctoops.pull import Query, pull
 from ctoops.sandbox import OPENAI_URL, Sandbox
-from ctoops.usage_frame import costs_totals, to_frame, totals, usage_table
+from ctoops.usage.frame import costs_table, costs_totals, totals, usage_table
+from ctoops.usage.pull import pull
+from ctoops.usage.query import Query
 
 BASE = 1767225600  # 2026-01-01T00:00:00Z: a range wholly in the past
+NOW = BASE + 900 * DAY  # the pull's clock: after every range below
 
 
 def backend() -> OpenAIBackend:
@@ -31,15 +33,13 @@ def backend() -> OpenAIBackend:
 
 
 def usage_sums(query: Query) -> dict[str, int]:
-    rows = pull(backend(), query, concurrency=3).rows
-    return totals(to_frame(usage_table(rows, query.kind, query.group_by)), ("input_tokens", "num_model_requests"))
+    rows = pull(backend(), query, now=NOW, concurrency=3).rows
+    return totals(usage_table(rows, query.kind, query.group_by), ("input_tokens", "num_model_requests"))
 
 
 def costs_sum(query: Query) -> dict[str, Decimal]:
-    from ctoops.usage_frame import costs_table
-
-    rows = pull(backend(), query, concurrency=3).rows
-    return costs_totals(to_frame(costs_table(rows, query.group_by)))
+    rows = pull(backend(), query, now=NOW, concurrency=3).rows
+    return costs_totals(costs_table(rows, query.group_by))
 
 
 @settings(max_examples=25, deadline=None)

@@ -87,7 +87,8 @@ def test_step_5_runs_after_a_429_storm_fails_step_3(ctoops, monkeypatch):
     result = ctoops("--sandbox", "runbook", "run", "--format", "json")
     assert result.exit_code == 5, result.stderr
     checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
-    assert checks["realtime"]["status"] == "fail"
+    assert checks["realtime/realtime_token"]["status"] == "fail"
+    assert checks["realtime/realtime_session"]["status"] == "skip"  # no secret: the mint's failure, counted once
     assert checks["ops-path"]["detail"].startswith("not run")
     assert checks["rates"]["status"] == "pass" and "not run" not in checks["rates"]["detail"]
 
@@ -178,7 +179,7 @@ def test_a_retry_notice_names_the_check_and_who_answered(ctoops, worker, waits):
     assert "models: OpenAI, via the worker answered 503 server_error; retrying in" in result.stderr
 
 
-def test_a_limiter_wait_is_not_held_against_max_latency(ctoops, worker, tmp_path, waits):
+def test_a_limiter_wait_is_not_held_against_max_latency(ctoops, worker, tmp_path, waits, realtime_ws):
     limited = {
         "error": "Rate limit exceeded",
         "code": "QUOTA_EXCEEDED",
@@ -195,9 +196,11 @@ def test_a_limiter_wait_is_not_held_against_max_latency(ctoops, worker, tmp_path
     book.write_text('[[step]]\nname = "rt"\nrun = "realtime check"\n[step.with]\nmax_latency_ms = 5000\n')
     result = ctoops("runbook", "run", str(book), "--format", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
-    (check,) = json.loads(result.stdout)["checks"]
+    check, session = json.loads(result.stdout)["checks"]
+    assert check["check"] == "rt/realtime_token" and session["check"] == "rt/realtime_session"
     assert check["waitedMs"] >= 30000 and check["latencyMs"] < 5000
     assert "waiting as the server asked, not counted" in check["detail"]
+    assert session["ok"] and session["latencyMs"] < 5000  # it shared that mint, and its wait
 
 
 # -- answers read in every documented shape -------------------------------------------------------------

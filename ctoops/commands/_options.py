@@ -74,6 +74,55 @@ def realtime_options(fn: F) -> F:
     return fn
 
 
+def connect_options(fn: F) -> F:
+    """``--auth`` and ``--connect-timeout`` for the Realtime WebSocket session."""
+    from ctoops.params import Seconds
+    from ctoops.realtime_probe import DEFAULT_STAGE_TIMEOUT
+
+    fn = click.option(
+        "--connect-timeout",
+        type=Seconds(120),
+        default=DEFAULT_STAGE_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time allowed for each stage of the WebSocket session (upgrade, session.created, ...).",
+    )(fn)
+    fn = click.option(
+        "--auth",
+        type=click.Choice(["subprotocol", "header"]),
+        default="subprotocol",
+        show_default=True,
+        help="How the client secret is sent: the browser's subprotocol, or a server's Authorization header.",
+    )(fn)
+    return fn
+
+
+def realtime_connection(app: Any) -> tuple[str, Any]:
+    """(OpenAI base URL, connector) for the Realtime WebSocket: OPENAI_BASE_URL and real
+    sockets, or under ``--sandbox`` the sandbox's OpenAI URL and its in-process session (with
+    the run's faults)."""
+    s = app.settings
+    if s.sandbox:
+        from ctoops import sandbox
+        from ctoops.sandbox.realtime import sandbox_connector
+
+        return sandbox.OPENAI_URL, sandbox_connector(sandbox.run(app).faults)
+    from ctoops import __version__
+    from ctoops.realtime_ws import websockets_connector
+
+    return s.openai_base_url, websockets_connector(f"ctoops/{__version__}")
+
+
+def session_options(app: Any, model: str, auth: str, roundtrip: bool, connect_timeout: float) -> Any:
+    """The ``realtime_session`` settings for this run (``ctoops.checks.realtime.SessionOptions``)."""
+    from ctoops.checks.realtime import SessionOptions
+    from ctoops.realtime_probe import AUTHS, StageTimeouts
+
+    base_url, connector = realtime_connection(app)
+    chosen = next(a for a in AUTHS if a == auth)  # click.Choice allowed only these
+    return SessionOptions(base_url, model, connector, chosen, roundtrip, StageTimeouts.each(connect_timeout))
+
+
 def report_options(fn: F) -> F:
     """``--junit``, ``--report-json``, ``--prom-file``: CI reports, written atomically."""
     fn = click.option("--prom-file", metavar="FILE", help="Write a Prometheus textfile-collector file (.prom).")(fn)

@@ -24,18 +24,36 @@ def auth() -> None:
 @click.option("--with-token", is_flag=True, help="Read the token from standard input (for scripts).")
 @click.option("--no-verify", is_flag=True, help="Store without asking the worker whether it accepts the token.")
 @click.option("--insecure-storage", is_flag=True, help=INSECURE_HELP)
+@click.option(
+    "--cloudflare", is_flag=True, help="Store a Cloudflare API token instead (errors trend's Cloudflare sources)."
+)
 @pass_app
-def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_storage: bool) -> None:
+def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_storage: bool, cloudflare: bool) -> None:
     """Store the OpenCTO token in the OS keyring for this profile and API URL.
 
     The token is read from a hidden prompt, or from stdin with --with-token; never from the
-    command line. It is checked against the worker first (a 401 stores nothing).
+    command line. It is checked against the worker first (a 401 stores nothing). With
+    --cloudflare: a Cloudflare API token, checked with Cloudflare (and the token's account id,
+    when it has exactly one), for `errors trend` and `doctor logs`.
 
     \b
     Examples:
       ctoops auth login
       echo "$OPENCTO_TOKEN" | ctoops --profile prod auth login --with-token
+      ctoops auth login --cloudflare
     """
+    if cloudflare:
+        from ctoops.cloudflare.login import login
+        from ctoops.keys import clean_secret
+        from ctoops.redact import register
+
+        secret = clean_secret(read_secret("Cloudflare API token", with_token, "--with-token"), "token")
+        register(secret)
+        for line in login(app, secret, check=not no_verify, insecure=insecure_storage):
+            click.echo(line)
+        if os.environ.get("CLOUDFLARE_API_TOKEN") or os.environ.get("CF_API_TOKEN"):
+            app.notify("note: CLOUDFLARE_API_TOKEN / CF_API_TOKEN is set and takes precedence over the stored token")
+        return
     from ctoops import backends
     from ctoops.checks.credentials import token_check
     from ctoops.keys import clean_secret
@@ -104,10 +122,21 @@ def auth_status(app: AppContext, fmt: str) -> None:
 
 
 @auth.command("logout")
+@click.option("--cloudflare", is_flag=True, help="Remove the stored Cloudflare token and ids instead.")
 @pass_app
-def auth_logout(app: AppContext) -> None:
+def auth_logout(app: AppContext, cloudflare: bool) -> None:
     """Remove the stored token for this profile and API URL (keyring and insecure file)."""
     from ctoops.secrets import token_account
+
+    if cloudflare:
+        from ctoops.cloudflare.login import logout
+
+        removed = logout(app)
+        if removed:
+            click.echo(f"Removed the Cloudflare {', '.join(removed)}")
+        else:
+            app.notify("no stored Cloudflare token or ids for this profile; nothing to remove")
+        return
 
     s = app.settings
     deleted = app.store.delete(token_account(s.profile, s.api_url))

@@ -44,6 +44,9 @@ def config_show(app: AppContext, fmt: str) -> None:
     ):
         source = found.source if found.value else f"not set ({found.note or found.source})"
         rows.append({"setting": label, "value": mask(found.value) if found.value else None, "source": source})
+    from ctoops.cloudflare.settings import resolve as cloudflare_settings
+
+    rows += cloudflare_settings(app).rows()
     rows.append(
         {
             "setting": "keyring",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, report_options, run_reported
+from ctoops.commands._options import format_option, pass_app, report_options, run_reported, session_options
 
 if TYPE_CHECKING:
     from ctoops.checks import CheckResult
@@ -97,7 +97,19 @@ def runbook_run(
 
     def run() -> list[Any]:
         s = app.settings
-        ctx = core.Context(backend=app.backend, workspace=s.workspace, via=s.via, sandbox=s.sandbox)
+        from ctoops.commands._cloudflare import runbook_rates
+
+        ctx = core.Context(
+            backend=app.backend,
+            workspace=s.workspace,
+            via=s.via,
+            sandbox=s.sandbox,
+            session=lambda model, auth, roundtrip, timeout: session_options(app, model, auth, roundtrip, timeout),
+            log=app.log,
+            trace_id=app.trace_id,
+            target=app.target,
+            cloudflare=runbook_rates(app),
+        )
         if fmt == "table":
             click.echo(f"{book.title}  [{book.name}]")
             click.echo(f"via {s.via}{' (sandbox)' if s.sandbox else ''}, workspace {s.workspace}, trace {app.trace_id}")

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, realtime_options, report_options, run_reported
+from ctoops.commands._options import (
+    connect_options,
+    format_option,
+    pass_app,
+    realtime_options,
+    report_options,
+    run_reported,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -16,6 +24,7 @@ if TYPE_CHECKING:
 @click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
 @click.option("--skip", multiple=True, metavar="CHECK", help="Skip this check (repeatable).")
 @realtime_options
+@connect_options
 @report_options
 @format_option
 @pass_app
@@ -25,6 +34,8 @@ def smoke(
     skip: tuple[str, ...],
     model: str,
     min_ttl: float,
+    auth: str,
+    connect_timeout: float,
     junit: str | None,
     report_json: str | None,
     prom_file: str | None,
@@ -35,6 +46,8 @@ def smoke(
     \b
     Checks:
       realtime_token  a realtime client secret is minted, non-empty, valid >= --min-ttl
+      realtime_session  that secret opens a Realtime WebSocket session as the
+                      dashboard does (to session.updated; no response, no tokens)
       models          the models list answers (the worker's proxy, or OpenAI)
       usage           yesterday's usage answers in a documented shape
       workspace_key   the workspace's key is on the worker (when --workspace,
@@ -54,7 +67,16 @@ def smoke(
     def run() -> list[Any]:
         s = app.settings
         names = core.select(only, skip, s.workspace_explicit, s.via)
-        return run_checks(core.plan(app.backend(), names, workspace=s.workspace, model=model, min_ttl=min_ttl))
+        plan = core.plan(
+            app.backend(),
+            names,
+            workspace=s.workspace,
+            model=model,
+            min_ttl=min_ttl,
+            session=lambda: session_options(app, model, auth, False, connect_timeout),
+            log=app.log,
+        )
+        return run_checks(plan)
 
     results, info = run_reported(app, "smoke", run, junit=junit, report_json=report_json, prom_file=prom_file)
     if fmt == "json":

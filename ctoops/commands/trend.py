@@ -25,13 +25,19 @@ def errors() -> None:
 @click.option(
     "--source",
     "source_format",
-    type=click.Choice(["auto", "tail", "logpush"]),
+    type=click.Choice(["auto", "tail", "logpush", "observability", "graphql", "live"]),
     default="auto",
     show_default=True,
-    help="Log format (detected per source).",
+    help="File format (tail, logpush; auto detects it per file), or a Cloudflare source with no files: "
+    "observability (Workers Logs), graphql (the zone's edge counts), live (a tail). auto with no files "
+    "and a Cloudflare token: observability, else graphql.",
 )
 @click.option("--window", type=click.Choice(WINDOWS), default="5m", show_default=True, help="Window width (UTC).")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago).")
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago). Cloudflare sources: default 1h.",
+)
 @click.option("--until", metavar="TIME", help="Only events before TIME.")
 @click.option(
     "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
@@ -70,8 +76,12 @@ def errors_trend(
 
     SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
     `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
-    workers_trace_events NDJSON. Buckets as the worker's limiter: realtime_token is POST
-    /api/v1/realtime/token; cto_openai_proxy is GET /api/v1/cto/openai/models and /usage.
+    workers_trace_events NDJSON. With no SOURCE and a Cloudflare token
+    (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
+    Workers Observability, else GraphQL analytics, or --source live for a live tail
+    (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the
+    worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is
+    GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
     response. Malformed records are skipped and counted on stderr.
 
@@ -81,16 +91,29 @@ def errors_trend(
     Examples:
       wrangler tail --format json | ctoops errors trend - --window 5m --plot
       ctoops errors trend ./logpush/ --window 1h --max-5xx-rate 0.01 --max-429-rate 0.05
+      ctoops errors trend --since 24h --window 1h --plot --max-5xx-rate 0.02
+      ctoops errors trend --source live --window 1m --plot
     """
     from ctoops import trends
-    from ctoops.checks.rates import Thresholds, enforce, judge
+    from ctoops.checks.clock import now
+    from ctoops.commands import _cloudflare
     from ctoops.dates import parse_instant
-    from ctoops.render import emit
 
     chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
-    since_ms = parse_instant(since, "since") if since else None
-    until_ms = parse_instant(until, "until") if until else None
+    since_ms = parse_instant(since, "since", now=now()) if since else None
+    until_ms = parse_instant(until, "until", now=now()) if until else None
     paths: list[Any] = list(sources)
+    cloud = _cloudflare.choose(app, source_format, paths)
+    if cloud == "live":
+        return _cloudflare.live(app, window, chosen, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if cloud is not None:
+        trend = _cloudflare.fetch(app, cloud, since_ms, until_ms, window, chosen)
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+    if paths == ["-"] and _cloudflare.live_view_wanted(app, fmt):
+        trend = _cloudflare.stdin_live(
+            app, source_format, window, chosen, since_ms, until_ms, min_requests, plot, max_429_rate, max_5xx_rate
+        )
+        return render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
     if not paths and app.settings.sandbox:
         from ctoops.sandbox.tail import sample_tail_log
 
@@ -103,6 +126,24 @@ def errors_trend(
     trend = trends.analyze(
         paths, source_format=source_format, window=window, buckets=chosen, since_ms=since_ms, until_ms=until_ms
     )
+    render(app, trend, window, max_429_rate, max_5xx_rate, min_requests, plot, fmt)
+
+
+def render(
+    app: AppContext,
+    trend: Any,
+    window: str,
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> None:
+    """The table (or JSON/CSV), the summary lines, the chart, then the shared rates verdict
+    (``checks/rates.py``), for every source: files, stdin, Cloudflare, the live tail."""
+    from ctoops.checks.rates import Thresholds, enforce, judge
+    from ctoops.render import emit
+
     _report_stats(app, trend)
     verdict = judge(trend.rows, Thresholds(max_429_rate, max_5xx_rate, min_requests))
     rows = [_shown(r) for r in trend.rows]
@@ -143,17 +184,31 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _factor(row: dict[str, Any]) -> float:
+    """A row's sample interval: 1.0 when exact (absent or null), else Cloudflare's factor."""
+    return float(row.get("sample_interval") or 1.0)
+
+
 def _report_stats(app: AppContext, trend: Any) -> None:
     stats, tally = trend.stats, trend.tally
     if stats.malformed:
         app.notify(f"skipped {_n(stats.malformed, 'malformed record')} (first at {', '.join(stats.locations)})")
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
-    sampled = sorted({r["window_start"] for r in trend.rows if r["sampled"]})
+    # Cloudflare's sampled analytics carry sample_interval; the live tail's gaps carry gap
+    tail_sampled = [r for r in trend.rows if r["sampled"] and _factor(r) == 1 and not r.get("gap")]
+    sampled = sorted({r["window_start"] for r in tail_sampled})
     if sampled:
         app.notify(
             f"wrangler tail was sampling in {_n(len(sampled), 'window')} from {_iso(sampled[0])}: "
             "their counts are a sample, not every request"
+        )
+    estimated = sorted({r["window_start"] for r in trend.rows if _factor(r) > 1})
+    if estimated:
+        worst = max(_factor(r) for r in trend.rows)
+        app.notify(
+            f"Cloudflare sampled {_n(len(estimated), 'window')} (up to 1 in {worst:g}): their counts are "
+            "estimates, and a threshold verdict on them is an estimate too"
         )
     if trend.interrupted:
         app.notify("interrupted: these counts cover what arrived before Ctrl-C")

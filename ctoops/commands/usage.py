@@ -1,8 +1,9 @@
-"""ctoops usage: usage and costs for a date range, for on-call and for finance."""
+"""ctoops usage: usage and costs for a date range, for on-call and for finance.
+
+Thin: options are parsed here, the work is ``ctoops.usage.run`` and the rendering below."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,7 +13,6 @@ from ctoops.commands._options import format_option, pass_app
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
-    from ctoops.pull import Pulled, Query
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = (
@@ -27,15 +27,38 @@ KINDS = (
     "file_search_calls",
     "web_search_calls",
 )
+DATES = (
+    "Dates are UTC, the end exclusive: YYYY-MM-DD or an ISO time, Nd/Nh ago, today, yesterday, "
+    "tomorrow, mtd, last-month, last-week."
+)
 
 
 def range_options(fn: F) -> F:
     fn = click.option(
-        "--concurrency", type=click.IntRange(1, 16), default=4, show_default=True, help="Windows fetched at once."
+        "--concurrency",
+        type=click.IntRange(1, 16),
+        default=4,
+        show_default=True,
+        help="Windows fetched at once (fewer while the API answers 429).",
     )(fn)
-    fn = click.option("--end", metavar="DATE", help="Exclusive end (default: the start's natural end, see above).")(fn)
+    fn = click.option("--end", metavar="DATE", help="Exclusive end (default: the start's natural end).")(fn)
     fn = click.option("--start", metavar="DATE", required=True, help="Inclusive start.")(fn)
     return fn
+
+
+def export_options(fn: F) -> F:
+    fn = click.option(
+        "--csv-dialect",
+        "dialect",
+        type=click.Choice(["default", "excel-eu"]),
+        default="default",
+        show_default=True,
+        help="CSV for other locales: excel-eu is ';' between fields, decimal comma, UTF-8 BOM.",
+    )(fn)
+    fn = click.option(
+        "-o", "--output", metavar="FILE", help="Write to FILE: .csv, .json, .parquet or .xlsx (a workbook)."
+    )(fn)
+    return format_option(fn)
 
 
 def _groups(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -44,12 +67,18 @@ def _groups(value: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.group()
 def usage() -> None:
-    """Usage and costs for a date range: summaries, and exact CSV/JSON/Parquet exports."""
+    """Usage and costs for a date range: summaries, forecasts, budget gates, exact exports."""
 
 
 @usage.command("pull")
 @range_options
-@click.option("--bucket", type=click.Choice(["1d", "1h"]), default="1d", show_default=True, help="Bucket width.")
+@click.option(
+    "--bucket",
+    type=click.Choice(["1d", "1h", "1mo"]),
+    default="1d",
+    show_default=True,
+    help="Bucket width (1mo: calendar months, summed by ctoops from 1d).",
+)
 @click.option("--kind", type=click.Choice(KINDS), default="completions", show_default=True, help="Usage endpoint.")
 @click.option(
     "--group-by",
@@ -58,8 +87,7 @@ def usage() -> None:
     metavar="F[,F]",
     help="model, project_id, api_key_id, user_id, batch, service_tier (per kind).",
 )
-@click.option("-o", "--output", metavar="FILE", help="Write every row to FILE: .csv, .json or .parquet.")
-@format_option
+@export_options
 @pass_app
 def usage_pull(
     app: AppContext,
@@ -71,6 +99,7 @@ def usage_pull(
     group_by: tuple[str, ...],
     output: str | None,
     fmt: str,
+    dialect: str,
 ) -> None:
     """Pull usage for a range: one row per bucket and group, OpenAI's metric names.
 
@@ -79,239 +108,174 @@ def usage_pull(
     the worker's usage proxy (which passes OpenAI's answer through; no paging, and only
     model, project_id and api_key_id to group by).
 
-    Without -o: a summary (totals, by day, by the first group-by field); --format json or
-    csv prints every row instead. Dates are UTC days, the end exclusive: YYYY-MM-DD, Nd (N
-    days ago), today, yesterday, tomorrow; --start also takes mtd and last-month.
+    Without -o: a summary (totals, every day with its settled status, by the first group-by
+    field); --format json or csv prints every row instead. A metric the API did not send is
+    empty, never 0. Dates are UTC, the end exclusive: YYYY-MM-DD or an ISO time, Nd/Nh ago,
+    today, yesterday, tomorrow, mtd, last-month, last-week.
 
     \b
     Examples:
       ctoops --via openai usage pull --start 2026-07-01 --end 2026-10-01 --group-by model -o q3.csv
-      ctoops --via openai usage pull --start last-month --group-by model,project_id -o usage.parquet
+      ctoops --via openai usage pull --start last-month --group-by model,project_id -o usage.xlsx
     """
-    from ctoops.pull import Query
-    from ctoops.usage_frame import usage_table
+    from ctoops.usage.query import Query
 
-    query = Query(kind, _span(start, end), bucket, _groups(group_by))
-    pulled = _pull(app, query, output, concurrency)
-    table = usage_table(pulled.rows, kind, query.group_by)
-    _deliver(app, query, pulled, table, output, fmt)
+    at, span = _clock_and_span(start, end, bucket)
+    query = Query(kind, span, bucket, _groups(group_by))
+    from ctoops.commands.usage_show import deliver, pull_result
+
+    result = pull_result(app, query, output, concurrency, at)
+    deliver(app, result, output, fmt, dialect, at)
 
 
 @usage.command("costs")
 @range_options
+@click.option(
+    "--bucket",
+    type=click.Choice(["1d", "1mo"]),
+    default="1d",
+    show_default=True,
+    help="Bucket width (1mo: calendar months, summed by ctoops from 1d).",
+)
 @click.option("--group-by", "group_by", multiple=True, metavar="F[,F]", help="project_id, line_item.")
-@click.option("-o", "--output", metavar="FILE", help="Write every row to FILE: .csv, .json or .parquet.")
-@format_option
+@click.option("--forecast", is_flag=True, help="Forecast the total to the end of the month (or of --end).")
+@click.option("--budget", metavar="AMOUNT", help="Exit 1 when settled spend exceeds AMOUNT (usd; 5000eur for another).")
+@click.option(
+    "--budget-by",
+    "budget_by",
+    multiple=True,
+    metavar="PROJECT=AMOUNT[,...]",
+    help="A budget per project (needs --group-by project_id).",
+)
+@click.option("--fail-on-forecast", is_flag=True, help="Also exit 1 when the forecast's high end exceeds a budget.")
+@export_options
 @pass_app
 def usage_costs(
     app: AppContext,
     start: str,
     end: str | None,
     concurrency: int,
+    bucket: str,
     group_by: tuple[str, ...],
+    forecast: bool,
+    budget: str | None,
+    budget_by: tuple[str, ...],
+    fail_on_forecast: bool,
     output: str | None,
     fmt: str,
+    dialect: str,
 ) -> None:
     """Pull costs for a range (GET /organization/costs, 1d buckets, via openai).
 
     `amount` is kept exactly as OpenAI sent it (a decimal, never a float) with its
-    `currency`; totals are summed in decimals, per currency. Dates as for `usage pull`.
+    `currency`; totals are summed in decimals, per currency. Every result states how far it
+    is settled (buckets closed and landed); days not landed are never counted as 0.
+
+    --forecast estimates the total to the end of the month (or of --end) from settled days,
+    with a 90% interval (docs/forecast.md). --budget/--budget-by judge settled spend (and,
+    with --fail-on-forecast, the forecast's high end): exit 1 on a breach, for CI.
 
     \b
-    Example:
-      ctoops --via openai usage costs --start 2026-07-01 --end 2026-10-01 \
+    Examples:
+      ctoops --via openai usage costs --start 2026-07-01 --end 2026-10-01 \\
         --group-by project_id,line_item -o q3-costs.csv
+      ctoops --via openai usage costs --start mtd --forecast --budget 5000 --fail-on-forecast -o spend.xlsx
     """
-    from ctoops.pull import Query
-    from ctoops.usage_frame import costs_table
+    from ctoops.usage.budget import parse_budgets
+    from ctoops.usage.query import Query
 
-    query = Query("costs", _span(start, end), "1d", _groups(group_by))
-    pulled = _pull(app, query, output, concurrency)
-    table = costs_table(pulled.rows, query.group_by)
-    _deliver(app, query, pulled, table, output, fmt)
+    groups = _groups(group_by)
+    budgets = parse_budgets(budget, budget_by, groups)
+    at, span = _clock_and_span(start, end, bucket)
+    query = Query("costs", span, bucket, groups)
+    if (forecast or budgets or fail_on_forecast) and bucket != "1d":
+        from ctoops.errors import BadInput
+
+        raise BadInput("--forecast and budgets work on daily costs: leave --bucket at 1d")
+    from ctoops.commands.usage_show import deliver, progress_of, pull_result, verdicts_out
+
+    result = pull_result(app, query, output, concurrency, at)
+    extra: list[tuple[str, list[dict[str, Any]]]] = []
+    verdicts: list[Any] = []
+    if forecast or budgets or fail_on_forecast:
+        from ctoops.usage import run
+
+        followup = run.costs_followup(
+            app.backend(),
+            result,
+            at=at,
+            concurrency=concurrency,
+            progress=progress_of(app),
+            budgets=budgets,
+            end_given=end is not None,
+            fail_on_forecast=fail_on_forecast,
+        )
+        extra, verdicts = followup.sheets(), followup.verdicts
+    deliver(app, result, output, fmt, dialect, at, extra)
+    verdicts_out(app, verdicts, fmt, output)
 
 
 @usage.command("report")
 @range_options
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True, help="How many top movers.")
+@click.option("--forecast", is_flag=True, help="Forecast tokens to the end of the month (or of --end).")
 @format_option
 @pass_app
-def usage_report(app: AppContext, start: str, end: str | None, concurrency: int, top: int, fmt: str) -> None:
+def usage_report(
+    app: AppContext, start: str, end: str | None, concurrency: int, top: int, forecast: bool, fmt: str
+) -> None:
     """A human summary of completions usage: totals, by model, by project, by day, top movers.
 
-    Top movers are the models whose tokens (input + output) changed most between the first
-    and the second half of the range. --format json gives the same sections as one object.
+    Top movers compare tokens per day (input + output) over two equal spans of settled days:
+    the first and the last half of them (a middle day of an odd count is left out), so a
+    31-day month is 15 days against 15. --format json gives every section as one object;
+    --format csv every section as one long table: section, key, metric, value.
     """
-    from ctoops.pull import Query
+    from ctoops.commands.usage_show import progress_of, pull_result, show_report
     from ctoops.render import dumps, emit
-    from ctoops.usage import KIND_METRICS
-    from ctoops.usage_frame import group_sums, movers, shown_metrics, to_frame, totals, usage_table
+    from ctoops.usage import report
+    from ctoops.usage.query import Query
 
-    query = Query("completions", _span(start, end), "1d", ("model", "project_id"))
-    pulled = _pull(app, query, None, concurrency)
-    frame = to_frame(usage_table(pulled.rows, "completions", query.group_by))
-    sums = totals(frame, KIND_METRICS["completions"])
-    metrics = shown_metrics("completions", sums)
-    sections = {
-        "range": {"start": _day(query.span.start), "end": _day(query.span.end), "endExclusive": True},
-        "totals": {m: sums[m] for m in metrics},
-        "byModel": group_sums(frame, "model", metrics),
-        "byProject": group_sums(frame, "project_id", metrics),
-        "byDay": group_sums(frame, "day", metrics),
-        "topMovers": movers(frame, "model", query.span.start, query.span.end, top),
+    at, span = _clock_and_span(start, end, "1d")
+    query = Query("completions", span, "1d", ("model", "project_id"))
+    result = pull_result(app, query, None, concurrency, at)
+    spans = report.mover_spans(result)
+    sections: dict[str, Any] = {
+        "range": {"start": _day(span.start), "end": _day(span.end), "endExclusive": True},
+        "watermark": result.mark.as_record(),
+        "totals": {r["metric"]: r["total"] for r in report.total_rows(result)},
+        "byModel": report.group_rows(result, "model"),
+        "byProject": report.group_rows(result, "project_id"),
+        "byDay": report.period_rows(result),
+        "topMovers": report.movers(result, "model", top),
+        "topMoversSpans": None if spans is None else spans.as_record(),
     }
+    if forecast:
+        from ctoops.usage import run
+
+        earlier = run.history(app.backend(), result, at, concurrency, progress_of(app))
+        ((_, found),) = run.forecasts(result, earlier, run.horizon_of(span, end is not None, at))
+        sections["forecast"] = run.forecast_record(found)
     if fmt == "json":
         click.echo(dumps(sections))
         return
     if fmt == "csv":
-        emit(sections["byDay"], "csv")
+        emit(report.long_rows(sections), "csv", columns=["section", "key", "metric", "value"])
         return
-    click.echo(f"Usage report, {query.span.label()}, {_via(app)}\n")
-    emit([{"metric": m, "total": v} for m, v in sections["totals"].items()], "table", title="Totals")
-    for title, key in (
-        ("By model", "byModel"),
-        ("By project", "byProject"),
-        ("By day", "byDay"),
-        ("Top movers (tokens, second half vs first)", "topMovers"),
-    ):
-        click.echo()
-        emit(sections[key], "table", title=title)
+    show_report(app, result, sections)
 
 
 # -- shared ----------------------------------------------------------------------------------------
 
 
-def _span(start: str, end: str | None) -> Any:
-    from ctoops.dates import parse_range
+def _clock_and_span(start: str, end: str | None, bucket: str) -> tuple[float, Any]:
+    from ctoops.usage import run
 
-    return parse_range(start, end)
+    at = run.now()
+    return at, run.span_of(start, end, bucket, at)
 
 
 def _day(ts: int) -> str:
     from ctoops.dates import iso_day
 
     return iso_day(ts)
-
-
-def _via(app: AppContext) -> str:
-    s = app.settings
-    return f"via {s.via}{' (sandbox)' if s.sandbox else ''}"
-
-
-def _pull(app: AppContext, query: Query, output: str | None, concurrency: int) -> Pulled:
-    """Validate everything, then pull with a progress bar on a terminal; notes go to stderr."""
-    from ctoops.export import check_output
-    from ctoops.pull import pull, validate
-
-    validate(query, app.settings.via)
-    if output:
-        check_output(output)
-    backend = app.backend()
-    what = "costs" if query.is_costs else f"usage {query.kind}"
-    app.notify(f"{what}, {query.span.label()}, {query.bucket} buckets, {_via(app)}")
-    with _progress(what) as on_window:
-        pulled = pull(backend, query, concurrency=concurrency, on_window=on_window)
-    for note in pulled.notes[:5]:
-        app.notify(f"note: {note}")
-    if len(pulled.notes) > 5:
-        app.notify(f"note: ... and {len(pulled.notes) - 5} more buckets missing")
-    return pulled
-
-
-class _progress:
-    """A transient progress bar on stderr, only on a terminal and only for several windows."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if total < 2 or not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.bar = Progress(console=Console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(f"pulling {self.what}", total=total)
-        self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def _deliver(app: AppContext, query: Query, pulled: Pulled, table: Any, output: str | None, fmt: str) -> None:
-    from pathlib import Path
-
-    from ctoops import export
-    from ctoops.render import emit
-    from ctoops.usage_frame import to_frame
-
-    frame = to_frame(table)
-    if output:
-        export.write(table, Path(output))
-        requests = f"{pulled.requests} request{'s' if pulled.requests != 1 else ''}"
-        app.notify(f"wrote {table.num_rows} rows to {output} ({requests}); {_totals_line(query, frame)}")
-        return
-    if fmt == "json":
-        emit(export.records(table), "json")
-        return
-    if fmt == "csv":
-        emit(export.records(table), "csv", columns=table.column_names)
-        return
-    _summary(app, query, frame)
-
-
-def _metrics(query: Query, frame: Any) -> list[str]:
-    from ctoops.usage import KIND_METRICS
-    from ctoops.usage_frame import shown_metrics, totals
-
-    if query.is_costs:
-        return ["amount"]
-    return shown_metrics(query.kind, totals(frame, KIND_METRICS[query.kind]))
-
-
-def _totals_line(query: Query, frame: Any) -> str:
-    from ctoops.export import decimal_text
-    from ctoops.usage_frame import costs_totals, totals
-
-    if query.is_costs:
-        sums = costs_totals(frame)
-        return "total " + (", ".join(f"{decimal_text(v)} {c}" for c, v in sums.items()) or "0")
-    metrics = _metrics(query, frame)
-    return ", ".join(f"{m} {v}" for m, v in totals(frame, metrics).items())
-
-
-def _summary(app: AppContext, query: Query, frame: Any) -> None:
-    from ctoops.export import decimal_text
-    from ctoops.render import emit
-    from ctoops.usage_frame import costs_totals, group_sums, totals
-
-    what = "costs" if query.is_costs else f"usage {query.kind}"
-    click.echo(f"{what}, {query.span.label()}, {query.bucket} buckets, {_via(app)}: {len(frame)} rows\n")
-    metrics = _metrics(query, frame)
-    if query.is_costs:
-        rows = [{"currency": c, "amount": decimal_text(v)} for c, v in costs_totals(frame).items()]
-        emit(rows, "table", title="Totals", columns=["currency", "amount"])
-    else:
-        emit([{"metric": m, "total": v} for m, v in totals(frame, metrics).items()], "table", title="Totals")
-    click.echo()
-    emit(_texts(group_sums(frame, "day", metrics)), "table", title="By day", columns=["day", *metrics])
-    if query.group_by:
-        first = query.group_by[0]
-        click.echo()
-        emit(_texts(group_sums(frame, first, metrics)), "table", title=f"By {first}", columns=[first, *metrics])
-
-
-def _texts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from decimal import Decimal
-
-    from ctoops.export import decimal_text
-
-    return [{k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]

@@ -3,7 +3,7 @@
 ``book`` finds, loads and checks the files (and ``-p`` overrides); ``schema`` holds each
 operation's parameters and their rules; ``operations`` turns a step into checks; ``run``
 walks the steps. Operations: ``smoke``, ``realtime check``, ``models list``, ``keys
-validate``, ``usage check``, ``errors trend`` (see ``schema.PARAMETERS``).
+validate``, ``usage check``, ``usage costs``, ``errors trend`` (see ``schema.PARAMETERS``).
 """
 
 from __future__ import annotations

@@ -15,16 +15,37 @@ from ctoops.errors import BadInput
 
 if TYPE_CHECKING:
     from ctoops.backends.base import Backend
+    from ctoops.checks.realtime import SessionOptions
+
+# how realtime_session connects, from (model, auth, roundtrip, connect_timeout seconds)
+SessionFactory = Callable[[str, str, bool, float], "SessionOptions"]
 
 
 @dataclass(frozen=True)
 class Context:
-    """What operations need from the run: the backend (built on first use), the workspace."""
+    """What operations need from the run: the backend (built on first use), the workspace,
+    how the Realtime WebSocket is reached (``session``), where ``-v`` lines go (``log``)."""
 
     backend: Callable[[], Backend]
     workspace: str
     via: str
     sandbox: bool = False
+    trace_id: str = ""  # the run's, for what a step writes (a workbook's About sheet)
+    target: str = ""
+    session: SessionFactory | None = None
+    log: Callable[[str], None] | None = None
+    # Cloudflare counts for step 5 when a Cloudflare token is configured (commands/runbook.py):
+    # (source, since_ms, until_ms, window, buckets) -> trend rows
+    cloudflare: Callable[[str, int | None, int | None, str, tuple[str, ...] | None], list[dict[str, Any]]] | None = None
+
+    def session_options(self, model: str, params: dict[str, Any], roundtrip: bool = False) -> SessionOptions:
+        """``realtime_session``'s settings from a step's ``auth`` and ``connect_timeout``."""
+        if self.session is None:
+            raise BadInput("this run cannot open a Realtime WebSocket session (no connector given)")
+        from ctoops.realtime_probe import DEFAULT_STAGE_TIMEOUT
+
+        auth = params.get("auth", "subprotocol")
+        return self.session(model, auth, roundtrip, params.get("connect_timeout", DEFAULT_STAGE_TIMEOUT))
 
 
 Operation = Callable[[Context, dict[str, Any]], list[tuple[str, Check]]]
@@ -35,25 +56,39 @@ def smoke(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL
 
     names = plan.select(params.get("only", ()), params.get("skip", ()), workspace_explicit=False, via=ctx.via)
+    model = params.get("model", DEFAULT_MODEL)
     return plan.plan(
         ctx.backend(),
         names,
         workspace=ctx.workspace,
-        model=params.get("model", DEFAULT_MODEL),
+        model=model,
         min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL),
+        session=lambda: ctx.session_options(model, params),
+        log=ctx.log,
     )
 
 
 def realtime(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
-    from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL, realtime_check
+    """Step 3: mint and judge the secret (``realtime_token``) and, unless ``connect`` is
+    false, open a session with it (``realtime_session``); one mint, both run concurrently."""
+    from ctoops.checks.realtime import DEFAULT_MIN_TTL, DEFAULT_MODEL, SharedMint, realtime_check, session_check
 
-    check = realtime_check(
-        ctx.backend(),
-        model=params.get("model", DEFAULT_MODEL),
-        min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL),
-        workspace=ctx.workspace,
+    backend = ctx.backend()
+    model = params.get("model", DEFAULT_MODEL)
+    mint = SharedMint(lambda: backend.mint_realtime_secret(model, ctx.workspace))
+    token = realtime_check(
+        backend, model=model, min_ttl=params.get("min_ttl", DEFAULT_MIN_TTL), workspace=ctx.workspace, mint=mint
     )
-    return [("realtime_token", check)]
+    roundtrip = bool(params.get("roundtrip", False))
+    if not params.get("connect", True):
+        if roundtrip:
+            raise BadInput("roundtrip = true needs connect = true")
+        return [("realtime_token", token)]
+    options = ctx.session_options(model, params, roundtrip)
+    return [
+        ("realtime_token", token),
+        ("realtime_session", session_check(mint, options, mint_reported=True, log=ctx.log)),
+    ]
 
 
 def models(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
@@ -81,9 +116,21 @@ def usage(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
     return [("usage", usage_check(ctx.backend()))]
 
 
+def usage_costs(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
+    """Costs for a range, with forecasts and a budget gate (the command's parameters)."""
+    from ctoops.checks.costs import costs_check
+
+    check = costs_check(
+        ctx.backend(), params, via=ctx.via, sandbox=ctx.sandbox, trace_id=ctx.trace_id, target=ctx.target
+    )
+    return [("costs", check)]
+
+
 def errors_trend(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]]:
-    """Step 5: 429/5xx rates from the given log sources (the sandbox reads its sample);
-    skipped, not passed, when there is no source or nothing to judge."""
+    """Step 5: 429/5xx rates from the given log sources (the sandbox reads its sample), else
+    from Cloudflare when a Cloudflare token is configured (Workers Observability, else GraphQL,
+    over ``since``, default the last hour); skipped, not passed, when there is no source or
+    nothing to judge."""
     from ctoops.checks import Skip
     from ctoops.checks.rates import Thresholds, rates_check
 
@@ -92,24 +139,32 @@ def errors_trend(ctx: Context, params: dict[str, Any]) -> list[tuple[str, Check]
 
     def rows() -> list[dict[str, Any]]:
         from ctoops import trends
+        from ctoops.checks.clock import now
         from ctoops.dates import parse_instant
 
         paths = sources
+        since, until = params.get("since"), params.get("until")
+        window = params.get("window", "5m")
+        since_ms = parse_instant(since, "since", now=now()) if since else None
+        until_ms = parse_instant(until, "until", now=now()) if until else None
+        if not paths and not ctx.sandbox and ctx.cloudflare is not None:
+            buckets = tuple(params.get("buckets") or ()) or None
+            return ctx.cloudflare(params.get("source", "auto"), since_ms, until_ms, window, buckets)
         if not paths and ctx.sandbox:
             from ctoops.sandbox.tail import sample_tail_log
 
             paths = [("sandbox sample", sample_tail_log())]
         if not paths:
             raise Skip(
-                "no log source given: run with -p rates.sources=PATH (a wrangler tail capture or a Logpush folder)"
+                "no log source given: run with -p rates.sources=PATH (a wrangler tail capture or a Logpush folder), "
+                "or set CLOUDFLARE_API_TOKEN to count from Cloudflare"
             )
-        since, until = params.get("since"), params.get("until")
         trend = trends.analyze(
             paths,
-            window=params.get("window", "5m"),
+            window=window,
             buckets=params.get("buckets") or None,
-            since_ms=parse_instant(since, "since") if since else None,
-            until_ms=parse_instant(until, "until") if until else None,
+            since_ms=since_ms,
+            until_ms=until_ms,
         )
         return trend.rows
 
@@ -122,5 +177,6 @@ OPERATIONS: dict[str, Operation] = {
     "models list": models,
     "keys validate": keys_validate,
     "usage check": usage,
+    "usage costs": usage_costs,
     "errors trend": errors_trend,
 }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ctoops.errors import BadInput
+from ctoops.sandbox.realtime import FAULTS as _REALTIME_FAULTS
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -35,6 +36,7 @@ FAULTS = {
     "rate-limited": "the worker's realtime bucket answers 429 QUOTA_EXCEEDED",
     "models-502": "Cloudflare answers the models proxy with an HTML 502 page",
 }
+FAULTS.update(_REALTIME_FAULTS)  # the Realtime WebSocket's (ctoops.sandbox.realtime)
 
 _runs: weakref.WeakKeyDictionary[AppContext, Sandbox] = weakref.WeakKeyDictionary()
 

@@ -1,8 +1,10 @@
 """The sandbox's numbers: deterministic usage, costs and legacy usage answers.
 
 The same range always gives the same numbers (a hash of the day and the row's attributes),
-so examples and tests can rely on them. Days from today (UTC) on have empty buckets, as data
-that has not landed yet. Shapes as ``../shared/reference/openai-api.md`` §3-5 document them.
+so examples and tests can rely on them. Data lands as it does in the field, by ctoops' clock
+(``ctoops.checks.clock``): usage up to the last whole hour (today's day bucket is partial,
+still open), costs a day late (yesterday's and today's buckets are empty: not landed), and
+nothing in the future. Shapes as ``../shared/reference/openai-api.md`` §3-5 document them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -94,6 +95,25 @@ def _metrics(kind: str, atom: dict[str, Any], start: int, width: int) -> dict[st
     return metrics
 
 
+def _now() -> int:
+    """The sandbox's clock: ctoops' one clock, so a test that pins it pins the data too."""
+    from ctoops.checks import clock
+
+    return int(clock.now())
+
+
+def _landed_metrics(kind: str, atom: dict[str, Any], start: int, width: int, landed: int) -> dict[str, int]:
+    """A bucket's metrics as far as they have landed: whole when it ended before ``landed``,
+    else the sum of its hours before ``landed`` (the open day bucket)."""
+    if start + width <= landed or width < DAY:
+        return _metrics(kind, atom, start, width)
+    sums: dict[str, int] = {}
+    for hour in range(start, min(start + width, landed), 3600):
+        for name, value in _metrics(kind, atom, hour, 3600).items():
+            sums[name] = sums.get(name, 0) + value
+    return sums
+
+
 def _params(query: dict[str, list[str]], widths: dict[str, int]) -> tuple[int, int, str, int, list[str]]:
     start = first(query, "start_time")
     if start is None or not start.isdigit():
@@ -101,8 +121,7 @@ def _params(query: dict[str, list[str]], widths: dict[str, int]) -> tuple[int, i
     width = first(query, "bucket_width") or "1d"
     if width not in widths:
         raise bad_request(f"Invalid value for 'bucket_width': {width!r}.", "bucket_width")
-    now_bucket = int(time.time())
-    end = int(first(query, "end_time") or now_bucket)
+    end = int(first(query, "end_time") or _now())
     limit_text = first(query, "limit")
     limit = int(limit_text) if limit_text and limit_text.isdigit() else DEFAULT_LIMITS.get(width, 7)
     if not 1 <= limit <= widths[width]:
@@ -139,16 +158,16 @@ def usage_page(kind: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         raise bad_request(f"Invalid value for 'group_by': {bad[0]!r}.", "group_by")
     width = {"1m": 60, "1h": 3600, "1d": DAY}[width_name]
     chunk, more, token = _page(_buckets(start, end, width), query, limit)
-    today = int(time.time()) // DAY * DAY
+    landed = _now() // 3600 * 3600  # usage lands by the hour: everything before this hour
     data = []
     for bucket_start in chunk:
         results = []
-        if bucket_start < today and width >= 3600:
+        if bucket_start < landed and width >= 3600:
             totals: dict[tuple[Any, ...], dict[str, int]] = {}
             for atom in _atoms(kind):
                 key = tuple(atom[g] for g in groups)
                 sums = totals.setdefault(key, {})
-                for name, value in _metrics(kind, atom, bucket_start, width).items():
+                for name, value in _landed_metrics(kind, atom, bucket_start, width, landed).items():
                     sums[name] = sums.get(name, 0) + value
             for key, sums in sorted(totals.items(), key=lambda kv: tuple(map(str, kv[0]))):
                 echo = {g: None for g in ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier")}
@@ -188,11 +207,11 @@ def costs_page(query: dict[str, list[str]]) -> tuple[int, Any]:
     if bad:
         raise bad_request(f"Invalid value for 'group_by': {bad[0]!r}.", "group_by")
     chunk, more, token = _page(_buckets(start, end, DAY), query, limit)
-    today = int(time.time()) // DAY * DAY
+    landed = _now() // DAY * DAY - DAY  # costs land a day late: not yesterday's, not today's
     data = []
     for day in chunk:
         totals: dict[tuple[Any, ...], list[Any]] = {}
-        if day < today:
+        if day < landed:
             for project, item, amount, quantity in _line_items(day):
                 row = {"project_id": project, "line_item": item}
                 key = tuple(row[g] for g in groups)
@@ -225,9 +244,9 @@ def legacy_usage(query: dict[str, list[str]]) -> dict[str, Any]:
         except ValueError:
             return None
 
-    start = day_of(first(query, "start")) or int(time.time()) // DAY * DAY - DAY
+    start = day_of(first(query, "start")) or _now() // DAY * DAY - DAY
     end = day_of(first(query, "end")) or start + DAY
-    today = int(time.time()) // DAY * DAY
+    today = _now() // DAY * DAY
     data = []
     for day in range(start, min(end, today), DAY):
         for atom in _atoms("completions"):

@@ -1,0 +1,192 @@
+"""The budget gate: settled spend, and optionally the forecast's high end, against a budget.
+
+``--budget 5000`` (in usd; ``5000eur`` names another currency) judges the range's total;
+``--budget-by proj_abc=1000,proj_def=250`` judges each project (the pull must be grouped by
+``project_id``). A budget is breached when the settled spend already exceeds it, or, with
+``--fail-on-forecast``, when the forecast's high end does (or when no forecast could be
+made: the gate cannot pass on what it could not prove). Each verdict states the spend, the
+forecast and its interval, the budget and the settled-through mark.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from ctoops.errors import BadInput
+from ctoops.params import ParamType
+from ctoops.usage.forecast import LEVEL, Forecast
+
+_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One limit: ``project`` None for the whole range; ``amount`` in ``currency`` (lower case)."""
+
+    amount: Decimal
+    currency: str
+    project: str | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"project {self.project}" if self.project else "the range"
+
+
+def parse_amount(text: str, option: str) -> tuple[Decimal, str]:
+    """``5000``, ``5000.50``, ``5000eur``: (amount, currency; usd by default); exit 2 otherwise."""
+    m = _AMOUNT.fullmatch(text)
+    if not m:
+        raise BadInput(f"{option} {text!r} is not an amount: give a number such as 5000 or 5000.50 (usd), or 5000eur")
+    try:
+        amount = Decimal(m.group(1))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only digits
+        raise BadInput(f"{option} {text!r} is not an amount") from None
+    return amount, (m.group(2) or "usd").lower()
+
+
+class AmountText(ParamType):
+    """A budget amount in a runbook step: ``5000``, ``5000.5`` (TOML numbers) or ``"5000eur"``,
+    kept as text for ``parse_amount`` (a TOML float is read by its shortest repr)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not an amount", param, ctx)
+        text = repr(value) if isinstance(value, float) else str(value)
+        try:
+            parse_amount(text, "budget")
+        except BadInput as exc:
+            self.fail(exc.format_message(), param, ctx)
+        return text
+
+
+def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, ...]) -> list[Budget]:
+    """The budgets given; exit 2 before any request for a malformed one or a ``--budget-by``
+    without ``--group-by project_id``."""
+    budgets = []
+    if total is not None:
+        amount, currency = parse_amount(total, "--budget")
+        budgets.append(Budget(amount, currency))
+    items = [part.strip() for item in by for part in item.split(",") if part.strip()]
+    if items and "project_id" not in group_by:
+        raise BadInput("--budget-by judges each project: add --group-by project_id")
+    seen = set()
+    for item in items:
+        project, sep, value = item.partition("=")
+        if not sep or not project.strip():
+            raise BadInput(f"--budget-by {item!r}: give PROJECT_ID=AMOUNT, e.g. proj_abc=1000")
+        if project.strip() in seen:
+            raise BadInput(f"--budget-by names {project.strip()} twice")
+        seen.add(project.strip())
+        amount, currency = parse_amount(value, f"--budget-by {project.strip()}=")
+        budgets.append(Budget(amount, currency, project.strip()))
+    return budgets
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One budget judged. ``spend``: settled spend in the budget's currency (exact);
+    ``unsettled``: what the API reported for days not settled yet (not judged);
+    ``forecast``: None when it could not be made."""
+
+    budget: Budget
+    spend: Decimal
+    unsettled: Decimal
+    forecast: Forecast | None
+    settled_label: str
+    gate_forecast: bool
+    unknown_amounts: int = 0
+
+    @property
+    def spend_breached(self) -> bool:
+        return self.spend > self.budget.amount
+
+    @property
+    def forecast_breached(self) -> bool:
+        return self.forecast is not None and self.forecast.high > self.budget.amount
+
+    @property
+    def passed(self) -> bool:
+        if self.spend_breached:
+            return False
+        if self.gate_forecast:
+            return self.forecast is not None and not self.forecast_breached
+        return True
+
+    def line(self) -> str:
+        """One line a CI log shows: PASS/FAIL, scope, spend, forecast, interval, budget, mark."""
+        from ctoops.usage.export import decimal_text
+
+        c = self.budget.currency
+
+        def money(value: Decimal) -> str:
+            return f"{_cents(value)} {c}"
+
+        parts = [f"settled spend {money(self.spend)} (settled through {self.settled_label})"]
+        if self.forecast is not None:
+            f = self.forecast
+            parts.append(
+                f"forecast {money(f.total)} by {_day(f.horizon)} ({int(LEVEL * 100)}% interval "
+                f"{money(f.low)}..{money(f.high)})"
+            )
+        else:
+            parts.append("no forecast (too few settled days)")
+        parts.append(f"budget {decimal_text(self.budget.amount)} {c}")
+        if self.unknown_amounts:
+            parts.append(f"{self.unknown_amounts} results without an amount not counted: spend may be higher")
+        if self.spend_breached:
+            why = "settled spend is over budget"
+        elif self.gate_forecast and self.forecast is None:
+            why = "--fail-on-forecast, but no forecast could be made"
+        elif self.gate_forecast and self.forecast_breached:
+            why = "the forecast's high end is over budget"
+        elif self.forecast_breached:
+            why = "within budget so far; the forecast's high end is over it (not gated: add --fail-on-forecast)"
+        else:
+            why = "within budget"
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"budget {verdict} for {self.budget.scope}: {why}; " + ", ".join(parts)
+
+    def flat(self) -> dict[str, Any]:
+        """One row for a sheet: the record with the forecast's total and interval inline."""
+        f = self.forecast
+        record = self.as_record()
+        record.pop("forecast")
+        record.update(
+            forecastTotal=None if f is None else f.total,
+            forecastLow=None if f is None else f.low,
+            forecastHigh=None if f is None else f.high,
+            forecastHorizon=None if f is None else _day(f.horizon),
+        )
+        return record
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "scope": self.budget.project or "total",
+            "currency": self.budget.currency,
+            "budget": self.budget.amount,
+            "settledSpend": self.spend,
+            "unsettledSpend": self.unsettled,
+            "settledThrough": self.settled_label,
+            "forecast": None if self.forecast is None else self.forecast.as_record(),
+            "spendOverBudget": self.spend_breached,
+            "forecastOverBudget": self.forecast_breached,
+            "gatedOnForecast": self.gate_forecast,
+            "passed": self.passed,
+        }
+
+
+def _cents(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def _day(ts: int) -> str:
+    from ctoops.dates import iso_day
+
+    return iso_day(ts)

@@ -1,0 +1,435 @@
+"""Finance: the settled-through watermark, the budget gate on both sides, the workbook read
+back with openpyxl, byte-identical exports of a closed range, the excel-eu CSV dialect, and
+a full disk during an export.
+
+The OpenAI side is a real HTTP server on 127.0.0.1 answering documented pages from data
+each test chooses (tests/support/usage_api.py); ctoops' clock is pinned."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import usage_api
+from usage_api import cost, usage
+
+ADMIN = "sk-admin-financeTestKey0123456789A"
+NOW = datetime(2026, 10, 20, 12, tzinfo=UTC).timestamp()  # a Tuesday, midday
+
+
+def ts(day: str) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+def api(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN)
+    monkeypatch.setattr("ctoops.usage.run.now", lambda: NOW)
+    return server
+
+
+def files_in(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name != "home")
+
+
+# -- the settled-through watermark ------------------------------------------------------------------
+
+
+def landing(kind, day, groups):
+    """Data through 10-17 (10-05 landed empty), 10-18 empty, 10-19 not returned, 10-20 (today) partial."""
+    if day == ts("2026-10-19"):
+        return None
+    if day in (ts("2026-10-05"), ts("2026-10-18")):
+        return []
+    if day == ts("2026-10-20"):
+        return [cost("0.40")] if kind == "costs" else [usage(40, 4, 1)]
+    return [cost("1.00")] if kind == "costs" else [usage(100, 10, 1)]
+
+
+def test_the_watermark_stops_at_the_last_landed_bucket_and_names_the_rest(ctoops, api, tmp_path):
+    import pyarrow.parquet as pq
+
+    usage_api.serve(api, landing)
+    out = tmp_path / "costs.parquet"
+    args = ("--via", "openai", "usage", "costs", "--start", "2026-10-01", "--end", "2026-10-23")
+    result = ctoops(*args, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    meta = {k.decode(): v.decode() for k, v in pq.read_schema(out).metadata.items() if k.startswith(b"ctoops.")}
+    assert meta["ctoops.settled_through"] == "2026-10-18T00:00:00Z"
+    assert meta["ctoops.watermark"] == (
+        "settled through 2026-10-17; not settled: open 2026-10-20; not landed 2026-10-18; "
+        "missing 2026-10-19; future 2026-10-21..2026-10-22 (2)"
+    )
+    assert meta["ctoops.watermark"] in result.stderr
+    # only buckets that can have begun are asked for: the request ends with today
+    (request,) = api.seen("/v1/organization/costs")
+    assert request.query["end_time"] == str(ts("2026-10-21"))
+    summary = ctoops(*args)
+    days = {line.split()[0]: line.split() for line in summary.stdout.splitlines() if line.startswith("2026-10-")}
+    assert days["2026-10-05"][-2:] == ["0", "settled"]  # landed without cost: 0
+    assert days["2026-10-18"][-2:] == ["not", "landed"] and days["2026-10-19"][-1] == "missing"
+    assert days["2026-10-20"][1:] == ["usd", "0.4", "open"]  # today's partial figure, not settled
+    assert "2026-10-21" not in days and "(2 days after today not shown" in summary.stdout
+    totals = summary.stdout.split("Totals")[1].split("By day")[0].split()
+    assert totals[-3:] == ["usd", "16.4", "16"]  # everything sent, and the settled part
+
+
+def test_usage_pulls_carry_the_watermark_too(ctoops, api):
+    usage_api.serve(api, landing)
+    result = ctoops("--via", "openai", "usage", "pull", "--start", "2026-10-15", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "settled through 2026-10-17; not settled: open 2026-10-20; not landed 2026-10-18; missing 2026-10-19" in (
+        result.stderr
+    )
+    report = json.loads(
+        ctoops("--via", "openai", "usage", "report", "--start", "2026-10-15", "--format", "json").stdout
+    )
+    assert report["watermark"]["lastSettledBucket"] == "2026-10-17" and not report["watermark"]["complete"]
+    assert {d["bucket"]: d["status"] for d in report["watermark"]["notSettled"]} == {
+        "2026-10-18": "not landed",
+        "2026-10-19": "missing",
+        "2026-10-20": "open",
+    }
+    assert [d["input_tokens"] for d in report["byDay"][-3:]] == [None, None, 40]  # never 0 for not landed
+
+
+def test_nothing_landed_is_said_not_zero(ctoops, api):
+    usage_api.serve(api, lambda kind, day, groups: [])
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "2026-10-10", "--end", "2026-10-15")
+    assert result.exit_code == 0, result.stderr
+    assert "nothing settled (no bucket of the range has landed data)" in result.stdout
+    assert "settled" not in [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("2026-10-1")]
+
+
+# -- the budget gate ------------------------------------------------------------------------------
+
+
+def spend(kind, day, groups):
+    """10 usd a day (proj_a 6, proj_b 4); today (10-20) has 4 usd so far."""
+    if day >= ts("2026-10-21"):
+        return []
+    if day == ts("2026-10-20"):
+        return [cost("4.00", project_id="proj_a" if groups else None)]
+    if "project_id" in groups:
+        return [cost("6.00", project_id="proj_a"), cost("4.00", project_id="proj_b")]
+    return [cost("10.00")]
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "says"),
+    [
+        (
+            ("--budget", "189.99"),
+            1,
+            "budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd",
+        ),
+        (("--budget", "190"), 0, "budget PASS for the range: within budget so far; the forecast's high end is over"),
+        (("--budget", "300"), 0, "budget PASS for the range: within budget so far; the forecast's high end is over it"),
+        (
+            ("--budget", "300", "--fail-on-forecast"),
+            1,
+            "budget FAIL for the range: the forecast's high end is over budget",
+        ),
+        (("--budget", "310", "--fail-on-forecast"), 0, "budget PASS for the range: within budget"),
+        (("--budget", "300eur"), 0, "settled spend 0.00 eur"),
+    ],
+)
+def test_the_budget_gate_on_both_sides_of_the_limit(ctoops, api, flags, code, says):
+    usage_api.serve(api, spend)
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", *flags)
+    assert result.exit_code == code, result.all
+    assert says in result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.startswith("budget "))
+    if "eur" not in flags[1]:
+        # 19 settled days x 10; 12 days ahead (10-20..10-31) x 10 on a constant history: no width
+        assert "(settled through 2026-10-19)" in line
+        assert "forecast 310.00 usd by 2026-11-01 (90% interval 310.00 usd..310.00 usd)" in line
+    assert ("Error: 1 of 1 budget failed" in result.stderr) == (code == 1)
+
+
+def test_the_gate_works_in_ci_output_on_stderr(ctoops, api, tmp_path):
+    usage_api.serve(api, spend)
+    out = tmp_path / "spend.csv"
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100", "-o", str(out))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "budget FAIL for the range" in result.stderr and out.exists()  # the export is still written
+
+
+def test_budgets_per_project(ctoops, api):
+    usage_api.serve(api, spend)
+    result = ctoops(
+        "--via", "openai", "usage", "costs", "--start", "mtd", "--group-by", "project_id",
+        "--budget-by", "proj_a=100,proj_b=100", "--forecast",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.all
+    assert "budget FAIL for project proj_a: settled spend is over budget; settled spend 114.00 usd" in result.stdout
+    assert "budget PASS for project proj_b: within budget so far" in result.stdout
+    assert "settled spend 76.00 usd" in result.stdout and "forecast 124.00 usd" in result.stdout
+    assert "Error: 1 of 2 budgets failed" in result.stderr
+    forecast = result.stdout.split("Forecast")[1]
+    assert "proj_a" in forecast and "proj_b" in forecast and "total" in forecast
+
+
+def test_no_forecast_means_the_forecast_gate_cannot_pass(ctoops, api):
+    usage_api.serve(api, lambda kind, day, groups: [])  # nothing has landed: no day is settled
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100", "--fail-on-forecast")
+    assert result.exit_code == 1
+    assert "--fail-on-forecast, but no forecast could be made" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--budget", "lots"), "is not an amount"),
+        (("--budget", "-5"), "is not an amount"),
+        (("--budget-by", "proj_a=10"), "add --group-by project_id"),
+        (("--group-by", "project_id", "--budget-by", "proj_a"), "give PROJECT_ID=AMOUNT"),
+        (("--group-by", "project_id", "--budget-by", "proj_a=1,proj_a=2"), "names proj_a twice"),
+        (("--bucket", "1mo", "--forecast"), "leave --bucket at 1d"),
+    ],
+)
+def test_bad_budgets_exit_2_before_any_request(ctoops, api, flags, message):
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", *flags)
+    assert result.exit_code == 2 and message in result.stderr
+    assert api.requests == []
+
+
+# -- the workbook ---------------------------------------------------------------------------------
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def september(kind, day, groups):
+    """Costs by project and line item, amounts with many decimals; one wider than Excel keeps."""
+    i = (day - ts("2026-09-01")) // 86400
+    if kind != "costs":
+        return [usage(1000 + i, 100, 3, model="gpt-4o"), usage(500, 50 + i, 2, model="o4-mini")]
+    rows = [
+        cost(Decimal("1.1234567") * (i + 1), project_id="proj_a", line_item="gpt-4o, input", quantity=1000 + i),
+        cost(Decimal("0.0200001"), project_id="proj_b", line_item="gpt-4o, output", quantity=50),
+    ]
+    if i == 3:
+        rows.append(cost("0.11101860000000000999", project_id="proj_b", line_item="web search", quantity=1))
+    for row in rows:
+        row["quantity_unit"] = "tokens"
+    return rows
+
+
+SEPT = ("--start", "2026-09-01", "--end", "2026-10-01")
+
+
+def test_the_workbook_reads_back_with_openpyxl_and_sums_to_the_csv(ctoops, api, tmp_path, monkeypatch):
+    import openpyxl
+    from openpyxl.chart import LineChart
+
+    monkeypatch.setenv("CTOOPS_TRACE_ID", TRACE)
+    usage_api.serve(api, september)
+    group = ("--group-by", "project_id,line_item")
+    book, text = tmp_path / "spend.xlsx", tmp_path / "spend.csv"
+    for out in (book, text):
+        result = ctoops("--via", "openai", "usage", "costs", *SEPT, *group, "-o", str(out))
+        assert result.exit_code == 0, result.stderr
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["Totals", "By day", "By project_id", "By line_item", "Rows", "About"]
+    rows = list(csv.DictReader(io.StringIO(text.read_text())))
+    csv_total = sum(Decimal(r["amount"]) for r in rows)
+    cents = Decimal("0.01")
+    sheet = wb["Rows"]
+    header = [c.value for c in sheet[1]]
+    amounts = [r[header.index("amount")] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(amounts) == len(rows) == 61
+    assert Decimal(str(sum(amounts))).quantize(cents) == csv_total.quantize(cents)
+    exact = [r[header.index("amount (exact text)")] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sum(Decimal(e) for e in exact) == csv_total  # the exact digits, beside the Excel numbers
+    totals = wb["Totals"]
+    assert [c.value for c in totals[1]] == ["currency", "amount", "settled"]
+    assert totals["A2"].value == "usd" and Decimal(str(totals["B2"].value)).quantize(cents) == csv_total.quantize(cents)
+    assert '"USD"' in totals["B2"].number_format
+    by_day = wb["By day"]
+    assert [c.value for c in by_day[1]] == ["day (UTC)", "status", "amount (usd)"]
+    days = list(by_day.iter_rows(min_row=2, values_only=True))
+    assert len(days) == 30 and days[0][0] == datetime(2026, 9, 1) and by_day["A2"].number_format == "yyyy-mm-dd"
+    assert {d[1] for d in days} == {"settled"}
+    assert Decimal(str(sum(d[2] for d in days))).quantize(cents) == csv_total.quantize(cents)
+    (chart,) = by_day._charts
+    assert isinstance(chart, LineChart) and len(chart.series) == 1
+    by_item = {r[0]: r[2] for r in wb["By line_item"].iter_rows(min_row=2, values_only=True)}
+    assert set(by_item) == {"gpt-4o, input", "gpt-4o, output", "web search"}
+    for ws in wb:
+        assert ws.freeze_panes == "A2", ws.title
+    assert wb["By day"].column_dimensions["A"].width >= 10
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(min_row=2, values_only=True)}
+    assert about["trace_id"] == TRACE and about["settled_through"] == "2026-10-01T00:00:00Z"
+    assert about["range_start"] == "2026-09-01T00:00:00Z" and about["range_end"] == "2026-10-01T00:00:00Z"
+    assert about["group_by"] == "project_id,line_item" and about["source"] == "GET /v1/organization/costs"
+    assert about["generated_at"] == "2026-10-20T12:00:00Z" and about["ctoops_version"]
+    assert "more than 15 significant digits" in about["exactness"]
+
+
+def test_a_usage_workbook_charts_daily_tokens(ctoops, api, tmp_path):
+    import openpyxl
+
+    usage_api.serve(api, september)
+    out = tmp_path / "usage.xlsx"
+    result = ctoops("--via", "openai", "usage", "pull", *SEPT, "--group-by", "model", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Totals", "By day", "By model", "Rows", "About"]
+    (chart,) = wb["By day"]._charts
+    assert len(chart.series) == 2  # input and output tokens
+    totals = {r[0]: r[1] for r in wb["Totals"].iter_rows(min_row=2, values_only=True)}
+    assert totals["input_tokens"] == sum(1000 + i + 500 for i in range(30))
+    by_model = {r[0]: r[1] for r in wb["By model"].iter_rows(min_row=2, values_only=True)}
+    assert by_model == {"gpt-4o": sum(1000 + i for i in range(30)), "o4-mini": 500 * 30}
+
+
+def test_the_workbook_carries_forecast_and_budget_sheets(ctoops, api, tmp_path):
+    import openpyxl
+
+    usage_api.serve(api, spend)
+    out = tmp_path / "spend.xlsx"
+    result = ctoops(
+        "--via", "openai", "usage", "costs", "--start", "mtd", "--forecast", "--budget", "5000",
+        "--fail-on-forecast", "-o", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.all
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[-3:] == ["Forecast", "Budget", "About"]
+    forecast = dict(zip([c.value for c in wb["Forecast"][1]], [c.value for c in wb["Forecast"][2]], strict=True))
+    assert (
+        forecast["total"] == 310 and forecast["low"] == forecast["high"] == 310 and forecast["horizon"] == "2026-11-01"
+    )
+    budget = dict(zip([c.value for c in wb["Budget"][1]], [c.value for c in wb["Budget"][2]], strict=True))
+    assert budget["passed"] is True and budget["settledSpend"] == 190 and budget["forecastHigh"] == 310
+
+
+# -- reproducible exports and CSV dialects ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "name"), [("costs", "x.csv"), ("costs", "x.parquet"), ("pull", "x.parquet"), ("pull", "x.csv")]
+)
+def test_the_same_closed_range_gives_byte_identical_files(ctoops, api, tmp_path, monkeypatch, command, name):
+    usage_api.serve(api, september)
+    group = "project_id,line_item" if command == "costs" else "model"
+    outputs = []
+    for i, trace in enumerate((TRACE, "0af7651916cd43dd8448eb211c80319c")):
+        monkeypatch.setenv("CTOOPS_TRACE_ID", trace)
+        monkeypatch.setattr("ctoops.usage.run.now", lambda i=i: NOW + i * 86400 * 3)  # a later run
+        out = tmp_path / f"{i}-{name}"
+        result = ctoops("--via", "openai", "usage", command, *SEPT, "--group-by", group, "-o", str(out))
+        assert result.exit_code == 0, result.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and len(outputs[0]) > 1000
+
+
+def test_parquet_carries_the_provenance_in_its_schema_metadata(ctoops, api, tmp_path):
+    import pyarrow.parquet as pq
+
+    usage_api.serve(api, september)
+    out = tmp_path / "q.parquet"
+    assert ctoops("--via", "openai", "usage", "costs", *SEPT, "--group-by", "project_id", "-o", str(out)).exit_code == 0
+    meta = {k.decode(): v.decode() for k, v in pq.read_schema(out).metadata.items() if k.startswith(b"ctoops.")}
+    assert meta == {
+        "ctoops.source": "GET /v1/organization/costs",
+        "ctoops.kind": "costs",
+        "ctoops.range_start": "2026-09-01T00:00:00Z",
+        "ctoops.range_end": "2026-10-01T00:00:00Z",
+        "ctoops.range_end_exclusive": "true",
+        "ctoops.bucket": "1d",
+        "ctoops.group_by": "project_id",
+        "ctoops.filters": "none",
+        "ctoops.settled_through": "2026-10-01T00:00:00Z",
+        "ctoops.watermark": "settled through 2026-09-30: the whole range",
+        "ctoops.rows": "61",
+        "ctoops.ctoops_version": meta["ctoops.ctoops_version"],
+    }
+    assert pq.read_table(out).to_pandas()["amount"].sum() > 0
+
+
+def test_the_excel_eu_dialect(ctoops, api, tmp_path):
+    usage_api.serve(api, september)
+    args = ("--via", "openai", "usage", "costs", *SEPT, "--group-by", "project_id,line_item")
+    out = tmp_path / "eu.csv"
+    written = ctoops(*args, "--csv-dialect", "excel-eu", "-o", str(out))
+    printed = ctoops(*args, "--csv-dialect", "excel-eu", "--format", "csv")
+    plain = ctoops(*args, "--format", "csv")
+    assert written.exit_code == printed.exit_code == plain.exit_code == 0
+    data = out.read_bytes()
+    assert data.decode("utf-8") == printed.stdout  # the same bytes on stdout as in the file, BOM included
+    assert data.startswith(b"\xef\xbb\xbf")  # the UTF-8 BOM Excel looks for
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0] == "start_time;end_time;project_id;line_item;amount;currency;quantity;quantity_unit"
+    eu = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    us = list(csv.DictReader(io.StringIO(plain.stdout)))
+    assert len(eu) == len(us) == 61
+    assert eu[0]["line_item"] == "gpt-4o, input"  # a comma inside a field needs no quotes with ';'
+    assert [Decimal(r["amount"].replace(",", ".")) for r in eu] == [Decimal(r["amount"]) for r in us]
+    assert "," in eu[0]["amount"] and "." not in eu[0]["amount"]
+    assert eu[0]["quantity"] == us[0]["quantity"].replace(".", ",")
+
+
+# -- a full disk during an export -----------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 4 KiB tmpfs: a real filesystem that runs out of space (ENOSPC). Needs root."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("name", ["q3.csv", "q3.json", "q3.parquet", "q3.xlsx"])
+def test_a_full_disk_is_named_and_leaves_nothing(ctoops, api, tiny_disk, name):
+    usage_api.serve(api, september)
+    (tiny_disk / name).write_bytes(b"the previous export")
+    out = tiny_disk / name
+    result = ctoops("--via", "openai", "usage", "costs", *SEPT, "--group-by", "project_id,line_item", "-o", str(out))
+    assert result.exit_code == 2, result.all
+    assert f"cannot write {out}: No space left on device (nothing was written; any earlier file is unchanged)" in (
+        result.stderr
+    )
+    assert "internal error" not in result.stderr
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [name] and out.read_bytes() == b"the previous export"
+
+
+def test_a_file_size_limit_during_an_export_is_named_too(api, tmp_path):
+    """Without root: the same path through RLIMIT_FSIZE (EFBIG), in a child process."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    usage_api.serve(api, september)
+    out = tmp_path / "big.csv"
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    args = [sys.executable, "-m", "ctoops", "--via", "openai", "usage", "costs", *SEPT, "--group-by", "line_item"]
+    done = subprocess.run(
+        [*args, "-o", str(out)], capture_output=True, text=True, env=env, preexec_fn=limit, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot write {out}: File too large (nothing was written" in done.stderr
+    assert files_in(tmp_path) == []

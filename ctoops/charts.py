@@ -42,7 +42,7 @@ def nice_step(top: float, ticks: int = 4) -> float:
     if top <= 0:
         return 0.01
     raw = top / ticks
-    power = 10 ** math.floor(math.log10(raw))
+    power = float(10.0 ** math.floor(math.log10(raw)))
     for factor in (1, 2, 5, 10):
         if raw <= factor * power:
             return factor * power

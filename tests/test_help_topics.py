@@ -137,3 +137,10 @@ def test_version_and_topics_import_no_heavy_library():
 
     assert loaded_after("--version") & HEAVY == set()
     assert loaded_after("help", "exit-codes") & HEAVY == set()
+
+
+@pytest.mark.parametrize("name", list(TOPICS))
+def test_each_topic_reads_on_an_80_column_terminal(name):
+    from ctoops.topics import read
+
+    assert max(len(line) for line in read(name).splitlines()) < 80

@@ -30,3 +30,11 @@ def test_every_package_ships_in_the_wheel():
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "ctoops").rglob("__init__.py")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
     assert "ctoops.runbooks" in listed  # the top-level runbooks/ folder, shipped as package data
+
+
+def test_ci_checks_types_and_lint_after_the_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "set -euo pipefail" in ci  # any failing step fails CI
+    after = ci.split(readme_commands()[1], 1)[1]
+    for step in (".venv/bin/mypy", ".venv/bin/ruff check .", ".venv/bin/ruff format --check ."):
+        assert step in after.splitlines(), step

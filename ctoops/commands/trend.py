@@ -8,6 +8,7 @@ import click
 
 from ctoops.commands._options import format_option, pass_app
 from ctoops.dates import iso_second as _iso
+from ctoops.params import Fraction
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -42,18 +43,14 @@ def errors() -> None:
 @click.option(
     "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
 )
-@click.option(
-    "--max-429-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 429 rate is over R."
-)
-@click.option(
-    "--max-5xx-rate", type=click.FloatRange(0, 1), metavar="R", help="Fail when a window's 5xx rate is over R."
-)
+@click.option("--max-429-rate", type=Fraction(), metavar="R", help="Fail when a window's 429 rate is over R (0-1).")
+@click.option("--max-5xx-rate", type=Fraction(), metavar="R", help="Fail when a window's 5xx rate is over R (0-1).")
 @click.option(
     "--min-requests",
     type=click.IntRange(1),
     default=10,
     show_default=True,
-    help="Windows with fewer requests are not held to the thresholds.",
+    help="Windows with fewer requests are not held to the thresholds (and are said to be).",
 )
 @click.option("--plot/--no-plot", default=False, show_default=True, help="Chart the rates in the terminal.")
 @format_option
@@ -75,17 +72,22 @@ def errors_trend(
     """Count requests, 429s and 5xx per window and bucket from wrangler tail or Logpush logs.
 
     SOURCE: files, folders (Logpush's YYYYMMDD/ layout), .gz, or - for stdin. Formats:
-    `wrangler tail --format json` (pretty or through `jq -c`) and Logpush
-    workers_trace_events NDJSON. With no SOURCE and a Cloudflare token
+    `wrangler tail --format json` (pretty or through `jq -c`; LF or CRLF; UTF-8, or UTF-16/32
+    with a BOM, as PowerShell saves it) and Logpush workers_trace_events NDJSON (epoch or
+    RFC 3339 timestamps). With no SOURCE and a Cloudflare token
     (CLOUDFLARE_API_TOKEN, or `ctoops auth login --cloudflare`), Cloudflare counts instead:
     Workers Observability, else GraphQL analytics, or --source live for a live tail
     (docs/cloudflare.md; `ctoops doctor logs` says which are usable). Buckets as the
     worker's limiter: realtime_token is POST /api/v1/realtime/token; cto_openai_proxy is
     GET /api/v1/cto/openai/models and /usage.
     A 5xx is status 500-599, or an error outcome (exception, exceededCpu, ...) with no
-    response. Malformed records are skipped and counted on stderr.
+    response. Records that cannot be counted (torn, stray text, no timestamp, over 16 MiB)
+    are skipped and counted on stderr with their file:line.
 
-    Thresholds are checked per window and bucket: any window over one exits 1 and lists it.
+    Thresholds are fractions (0.05 = 5%), checked per window and bucket: any window over
+    one exits 1 and lists it. A range with no request in it exits 2, never an empty pass.
+    On a live pipe, Ctrl-C stops reading and reports what arrived (exit 0, or 1 on a breach);
+    anywhere else it exits 130.
 
     \b
     Examples:
@@ -94,6 +96,40 @@ def errors_trend(
       ctoops errors trend --since 24h --window 1h --plot --max-5xx-rate 0.02
       ctoops errors trend --source live --window 1m --plot
     """
+    try:
+        _trend(
+            app,
+            sources,
+            source_format,
+            window,
+            since,
+            until,
+            buckets,
+            max_429_rate,
+            max_5xx_rate,
+            min_requests,
+            plot,
+            fmt,
+        )
+    except KeyboardInterrupt:
+        click.echo("ctoops: interrupted", err=True)
+        raise click.exceptions.Exit(130) from None
+
+
+def _trend(
+    app: AppContext,
+    sources: tuple[str, ...],
+    source_format: str,
+    window: str,
+    since: str | None,
+    until: str | None,
+    buckets: tuple[str, ...],
+    max_429_rate: float | None,
+    max_5xx_rate: float | None,
+    min_requests: int,
+    plot: bool,
+    fmt: str,
+) -> None:
     from ctoops import trends
     from ctoops.checks.clock import now
     from ctoops.commands import _cloudflare
@@ -142,10 +178,25 @@ def render(
     """The table (or JSON/CSV), the summary lines, the chart, then the shared rates verdict
     (``checks/rates.py``), for every source: files, stdin, Cloudflare, the live tail."""
     from ctoops.checks.rates import Thresholds, enforce, judge
-    from ctoops.render import emit
 
     _report_stats(app, trend)
     verdict = judge(trend.rows, Thresholds(max_429_rate, max_5xx_rate, min_requests))
+    try:
+        _emit(app, trend, verdict, window, plot, fmt)
+    except BrokenPipeError:  # the reader left (`| head`): stop writing, still give the verdict
+        import os
+        import sys
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    for line in verdict.breach_lines():
+        click.echo(line, err=True)
+    enforce(verdict)
+
+
+def _emit(app: AppContext, trend: Any, verdict: Any, window: str, plot: bool, fmt: str) -> None:
+    from ctoops.render import emit
+
     rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
         emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
@@ -166,9 +217,6 @@ def render(
         color = color_enabled() and fmt == "table"
         charts = rate_charts(series, SECONDS[window], color=color)
         click.echo(charts, err=fmt != "table", color=color)
-    for line in verdict.breach_lines():
-        click.echo(line, err=True)
-    enforce(verdict)
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +239,12 @@ def _factor(row: dict[str, Any]) -> float:
 
 def _report_stats(app: AppContext, trend: Any) -> None:
     stats, tally = trend.stats, trend.tally
-    if stats.malformed:
-        app.notify(f"skipped {_n(stats.malformed, 'malformed record')} (first at {', '.join(stats.locations)})")
+    for line in stats.lines() + list(getattr(trend, "notes", [])):
+        app.notify(line)  # skipped records by reason with file:line, bad bytes, unreadable files, other logs
     if tally.non_fetch:
         app.notify(f"skipped {_n(tally.non_fetch, 'non-request event')} (scheduled, alarm, queue, ...)")
+    if getattr(tally, "outside", 0):
+        app.notify(f"left out {_n(tally.outside, 'request event')} outside --since/--until")
     # Cloudflare's sampled analytics carry sample_interval; the live tail's gaps carry gap
     tail_sampled = [r for r in trend.rows if r["sampled"] and _factor(r) == 1 and not r.get("gap")]
     sampled = sorted({r["window_start"] for r in tail_sampled})

@@ -9,15 +9,20 @@ preflight) and other paths count in no bucket. A 429 is status 429. A 5xx is sta
 500-599, or an error outcome (``exception``, ``exceededCpu``, ``exceededMemory``,
 ``scriptNotFound``, ``unknown``) with no response, which the client saw as an error page;
 those are also counted on their own (``error_outcomes``). Windows are aligned to the UTC
-epoch. Each chunk is reduced to counts in Arrow, so memory holds one chunk and the counts.
+epoch. These rules run once per distinct (method, URL, status, outcome) of the groups the
+readers hand over (``records.Group``), so they are written once, here.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ctoops.dates import DAY
+from ctoops.trends.records import Group, Grouper, Params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,14 +34,8 @@ BUCKETS = {
 }
 ERROR_OUTCOMES = ("exception", "exceededCpu", "exceededMemory", "scriptNotFound", "unknown")
 WINDOWS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": DAY}
-# an optional scheme://host, then exactly one of the bucket's paths, then the end, a query or a fragment
-
-
-def _path_pattern(paths: tuple[str, ...]) -> str:
-    import re
-
-    return r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?(?:" + "|".join(re.escape(p) for p in paths) + r")(?:[?#]|$)"
-
+# an optional scheme://host, then the path, then the end, a query or a fragment
+_PATH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)(?:[?#].*)?", re.DOTALL)
 
 COLUMNS = [
     "window_start",
@@ -48,116 +47,162 @@ COLUMNS = [
     "rate_5xx",
     "error_outcomes",
     "sampled",
+    "sample_interval",
 ]
+
+
+@lru_cache(maxsize=4096)
+def bucket_of(method: str | None, url: str | None, buckets: tuple[str, ...]) -> str | None:
+    """The bucket of a request among ``buckets``, or None."""
+    if method is None or url is None:
+        return None
+    m = _PATH.fullmatch(url)
+    path = m.group(1) if m else None
+    for name in buckets:
+        verb, paths = BUCKETS[name]
+        if method == verb and path in paths:
+            return name
+    return None
+
+
+def candidates(buckets: tuple[str, ...]) -> tuple[str, ...]:
+    """Substrings any URL of these buckets holds (a filter the readers apply first)."""
+    return tuple(p for name in buckets for p in BUCKETS[name][1])
 
 
 @dataclass
 class Tally:
+    """Counts per (window start in UTC seconds, bucket): requests, 429, 5xx, error outcomes;
+    with the largest sample interval seen per window (1.0: every request counted).
+
+    Fed by ``add_groups`` (what the readers produce) or ``add`` (a record table)."""
+
     window: int  # seconds
     buckets: tuple[str, ...] = tuple(BUCKETS)
     since_ms: int | None = None
     until_ms: int | None = None
     counts: dict[tuple[int, str], list[int]] = field(default_factory=dict)  # requests, 429, 5xx, outcomes
-    notices: list[tuple[int | None, str]] = field(default_factory=list)  # (ts_ms, overload|overload-stop)
-    usable: int = 0  # records with a timestamp, and sampling notices
-    non_fetch: int = 0  # timestamped records that are not requests (scheduled, alarm, ...)
+    intervals: dict[int, float] = field(default_factory=dict)  # window -> largest sample_interval
+    notices: list[tuple[int | None, str]] = field(default_factory=list)  # (window, overload|overload-stop)
     events: int = 0  # request events in the time range (any path)
+    outside: int = 0  # request events outside it
+    non_fetch: int = 0  # timestamped records that are not requests (scheduled, alarm, ...)
+    first_ts: int | None = None  # earliest and latest request event seen (ms), in range or not
     last_ts: int | None = None
 
-    def add(self, table: pa.Table) -> None:
-        import pyarrow.compute as pc
+    @property
+    def params(self) -> Params:
+        return Params(self.window * 1000, self.since_ms, self.until_ms, candidates(self.buckets))
 
-        from ctoops.trends._arrow import boolean, int64, string, strings
+    @property
+    def usable(self) -> int:
+        """Records that were requests or other timestamped events, and sampling notices."""
+        return self.events + self.outside + self.non_fetch + len(self.notices)
 
-        if table.num_rows == 0:
-            return
-        false = boolean(False)
-        ts = table["ts_ms"]
-        notice = table["notice"]
-        flagged = pc.fill_null(pc.is_in(notice, value_set=strings(["overload", "overload-stop"])), false)
-        if pc.any(flagged).as_py():
-            filled = pc.fill_null_forward(ts)
-            for when, kind in zip(
-                pc.filter(filled, flagged).to_pylist(), pc.filter(notice, flagged).to_pylist(), strict=True
-            ):
-                self.notices.append((when if when is not None else self.last_ts, kind))
-        last = pc.drop_null(ts)
-        if len(last):
-            self.last_ts = last[-1].as_py()
-        self.usable += len(last) + _count(pc.and_(pc.is_null(ts), flagged))
-        self.non_fetch += _count(pc.and_(pc.is_valid(ts), pc.invert(table["fetch"])))
+    def add_groups(self, groups: Iterable[Group]) -> None:
+        """Count the readers' groups (``records.Group``)."""
+        for kind, window, method, url, status, outcome, weight, interval, low, high in groups:
+            if kind in ("request", "outside") and low is not None and high is not None:
+                self.first_ts = low if self.first_ts is None else min(self.first_ts, low)
+                self.last_ts = high if self.last_ts is None else max(self.last_ts, high)
+            if kind == "request":
+                self.events += weight
+                assert window is not None
+                if interval > 1:
+                    self.intervals[window] = max(self.intervals.get(window, 1.0), interval)
+                bucket = bucket_of(method, url, self.buckets)
+                if bucket is None:
+                    continue
+                slot = self.counts.setdefault((window, bucket), [0, 0, 0, 0])
+                slot[0] += weight
+                if status == 429:
+                    slot[1] += weight
+                synthetic = status is None and outcome in ERROR_OUTCOMES
+                if synthetic or (status is not None and 500 <= status <= 599):
+                    slot[2] += weight
+                if synthetic:
+                    slot[3] += weight
+            elif kind == "outside":
+                self.outside += weight
+            elif kind == "other":
+                self.non_fetch += weight
+            elif kind.startswith("notice:"):
+                self.notices.extend([(window, kind[7:])] * weight)
 
-        keep = pc.and_(table["fetch"], pc.is_valid(ts))
-        if self.since_ms is not None:
-            keep = pc.and_(keep, pc.greater_equal(ts, int64(self.since_ms)))
-        if self.until_ms is not None:
-            keep = pc.and_(keep, pc.less(ts, int64(self.until_ms)))
-        events = table.filter(pc.fill_null(keep, false))
-        self.events += events.num_rows
-        if events.num_rows == 0:
-            return
-        url, method = events["url"], events["method"]
-        codes: Any = None
-        for number, name in enumerate(self.buckets, 1):
-            verb, paths = BUCKETS[name]
-            hit = pc.and_(pc.equal(method, string(verb)), pc.match_substring_regex(url, _path_pattern(paths)))
-            codes = pc.if_else(pc.fill_null(hit, false), int64(number), int64(0) if codes is None else codes)
-        mine = pc.greater(codes, int64(0))
-        if not pc.any(mine).as_py():
-            return
-        status = pc.filter(events["status"], mine)
-        outcome = pc.filter(events["outcome"], mine)
-        synthetic = pc.fill_null(
-            pc.and_(pc.is_null(status), pc.is_in(outcome, value_set=strings(ERROR_OUTCOMES))), false
+    def add(self, table: pa.Table) -> list[int]:
+        """Count a record table: ``ts_ms`` (int64, ms), ``method``, ``url``, ``status``
+        (int64, null: no response), ``outcome``, ``notice`` (``overload``/``overload-stop``
+        or null), ``fetch`` (bool: a request event); optional ``weight`` (int64: the requests
+        the row stands for, null = 1) and ``sample_interval`` (float64: 1.0 exact; above 1 the
+        weight is an estimate, and its window is flagged ``sampled`` with the largest factor).
+        Returns the indexes of rows not counted because ``ts_ms`` is missing or not after
+        1970 (notices need none): the caller reports them."""
+        names = set(table.column_names)
+
+        def column(name: str) -> list[Any]:
+            return table.column(name).to_pylist() if name in names else [None] * table.num_rows
+
+        grouper = Grouper(self.params, self.last_ts)
+        bad: list[int] = []
+        rows = zip(
+            *(column(n) for n in ("ts_ms", "method", "url", "status", "outcome", "notice", "fetch")),
+            column("weight"),
+            column("sample_interval"),
+            strict=True,
         )
-        in_5xx = pc.and_(pc.greater_equal(status, int64(500)), pc.less_equal(status, int64(599)))
-        s5xx = pc.or_(pc.fill_null(in_5xx, false), synthetic)
-        # one integer key per (window, bucket): window index * 8 + bucket number, counted with
-        # value_counts (Table.group_by would import pandas, a tenth of the run)
-        window_index = pc.divide(pc.filter(events["ts_ms"], mine), int64(self.window * 1000))
-        keys = pc.add(pc.multiply(window_index, int64(8)), pc.filter(codes, mine))
-        tallies = (
-            (0, keys),
-            (1, pc.filter(keys, pc.fill_null(pc.equal(status, int64(429)), false))),
-            (2, pc.filter(keys, s5xx)),
-            (3, pc.filter(keys, synthetic)),
-        )
-        for slot, subset in tallies:
-            if len(subset) == 0:
+        p = self.params
+        for index, (ts, method, url, status, outcome, notice, fetch, weight, interval) in enumerate(rows):
+            weight = 1 if weight is None else int(weight)
+            interval = 1.0 if interval is None else float(interval)
+            if notice in ("overload", "overload-stop"):
+                grouper.add(f"notice:{notice}", None, None, None, None, None, weight)
                 continue
-            counted = pc.value_counts(subset)
-            for key, count in zip(
-                counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-            ):
-                window = key // 8 * self.window
-                bucket = self.buckets[key % 8 - 1]
-                self.counts.setdefault((window, bucket), [0, 0, 0, 0])[slot] += count
+            if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
+                bad.append(index)
+                continue
+            if not fetch:
+                kind = "other"
+            elif (p.since_ms is not None and ts < p.since_ms) or (p.until_ms is not None and ts >= p.until_ms):
+                kind = "outside"
+            else:
+                kind = "request"
+            grouper.add(kind, ts, method, url, status, outcome, weight, interval)
+        self.add_groups(grouper.groups())
+        return bad
 
     def sampled_windows(self) -> set[int]:
-        """Windows the tail was sampling in: from each overload notice to the next overload-stop."""
+        """Windows the tail was sampling in: from each overload notice to the next overload-stop
+        (a notice before any record counts from the first window)."""
         windows: set[int] = set()
+        first = min((w for w, _ in self.counts), default=None)
+        last = max((w for w, _ in self.counts), default=None)
         on: int | None = None
-        for when, kind in self.notices:
-            if when is None:
+        for window, kind in self.notices:
+            window = window if window is not None else first
+            if window is None:
                 continue
-            window = when // 1000 // self.window * self.window
             windows.add(window)
             if kind == "overload" and on is None:
                 on = window
             elif kind == "overload-stop" and on is not None:
                 windows.update(range(on, window + 1, self.window))
                 on = None
-        if on is not None and self.counts:
-            last = max(w for w, _ in self.counts)
+        if on is not None and last is not None:
             windows.update(range(on, last + 1, self.window))
         return windows
 
     def rows(self) -> list[dict[str, Any]]:
-        """One record per (window, bucket) with requests, in window then bucket order."""
-        sampled = self.sampled_windows()
+        """One record per (window, bucket) with requests, in window then bucket order.
+
+        ``sampled``: the window's counts are not every request (wrangler tail was sampling, or
+        a row's ``sample_interval`` was over 1); ``sample_interval``: the largest factor of
+        the window's rows (1.0: exact; None: sampled by an unknown factor, as tail's)."""
+        tail_sampled = self.sampled_windows()
         out = []
         for window, bucket in sorted(self.counts):
             requests, s429, s5xx, synthetic = self.counts[(window, bucket)]
+            interval = self.intervals.get(window, 1.0)
+            sampled = window in tail_sampled or interval > 1
             out.append(
                 {
                     "window_start": window,
@@ -168,21 +213,15 @@ class Tally:
                     "rate_429": s429 / requests,
                     "rate_5xx": s5xx / requests,
                     "error_outcomes": synthetic,
-                    "sampled": window in sampled,
+                    "sampled": sampled,
+                    "sample_interval": None if window in tail_sampled else interval,
                 }
             )
         return out
 
 
-def _count(mask: Any) -> int:
-    import pyarrow.compute as pc
-
-    from ctoops.trends._arrow import boolean
-
-    return int(pc.sum(pc.fill_null(mask, boolean(False))).as_py() or 0)
-
-
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as a pandas DataFrame, ``window_start`` as UTC timestamps."""
     import pandas as pd
 
     data = pd.DataFrame(rows, columns=COLUMNS)

@@ -1,5 +1,9 @@
 """How much `ctoops --help` costs next to `python -c "import click"`, on this machine.
 
+Also `ctoops --version` (versions read from the installed metadata) and one Tab press
+(`ctoops runbook run <Tab>`: Click's completion, the runbook folders listed), which a shell
+runs on every Tab.
+
 Runs the two commands alternately (A B A B ...) after a warm-up, so machine noise hits both,
 and prints each median and the median of the per-pair ratios. Target: at most 1.3x (the
 heavy libraries are imported only by the commands that use them).
@@ -10,6 +14,7 @@ heavy libraries are imported only by the commands that use them).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -18,9 +23,15 @@ import time
 from pathlib import Path
 
 
+TAB = {"COMP_WORDS": "ctoops runbook run ", "COMP_CWORD": "3", "_CTOOPS_COMPLETE": "bash_complete"}
+
+
 def timed(cmd: list[str]) -> float:
+    env = None
+    if cmd[-1] == "<Tab>":
+        cmd, env = cmd[:-1], {**os.environ, **TAB}
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
     return time.perf_counter() - t0
 
 
@@ -35,6 +46,8 @@ def main() -> None:
     commands = {
         "ctoops --help": ctoops + ["--help"],
         "ctoops models list --help": ctoops + ["models", "list", "--help"],
+        "ctoops --version": ctoops + ["--version"],
+        "ctoops runbook run <Tab>": ctoops + ["<Tab>"],
         'python -c "import click"': [sys.executable, "-c", "import click"],
     }
     base = 'python -c "import click"'

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ctoops import __version__
+from ctoops import completion
 from ctoops.config import (
     DEFAULT_API_URL,
     DEFAULT_OPENAI_BASE_URL,
@@ -25,6 +25,8 @@ from ctoops.config import (
     WorkspaceType,
 )
 from ctoops.errors import CtoopsError, ExitCode, InternalError
+
+INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 # name -> (module, attribute, short help). Modules are imported only when the command runs
 # or its own help is shown; root --help reads the short help from here (tests/test_cli_root.py
@@ -64,7 +66,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "doctor",
         "Diagnose the log sources: which work for this deployment now, and how to enable the rest.",
     ),
+    "completion": (
+        "ctoops.commands.completion",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+    "help": (
+        "ctoops.commands.help",
+        "help_command",
+        "Help topics (exit codes, environment, formats), or a command's help.",
+    ),
 }
+
+
+class ReaderGone(Exception):
+    """stdout's reader went away (``ctoops ... | head``): the run ends quietly with exit 0."""
 
 
 class CtoopsGroup(click.Group):
@@ -79,9 +95,22 @@ class CtoopsGroup(click.Group):
             return None
         import importlib
 
+        from ctoops.completion import attach
+
         module, attr, _ = COMMANDS[name]
         command: click.Command = getattr(importlib.import_module(module), attr)
+        attach(name, command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's, with suggestions for a mistyped command: close names (``smok`` ->
+        ``smoke``), or the group a subcommand lives in (``trend`` -> ``errors trend``)."""
+        name = args[0] if args else ""
+        if name in COMMANDS or ctx.resilient_parsing or name.startswith("-"):
+            return super().resolve_command(ctx, args)
+        raise suggest(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -134,19 +163,23 @@ class CtoopsGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort as exc:
-            if isinstance(exc.__cause__, EOFError):
-                click.echo("\nctoops: no input; nothing was changed", err=True)
+            # Click's main turned Ctrl-C or end of input into Abort (``from``, after echoing a
+            # newline); a prompt did (its ``__context__``, the cursor maybe still on its line)
+            cause = exc.__cause__ or exc.__context__
+            start = "" if exc.__cause__ is not None else "\n"
+            if isinstance(cause, EOFError):
+                click.echo(f"{start}ctoops: no input; nothing was changed", err=True)
                 sys.exit(ExitCode.BAD_INPUT)
-            click.echo("\nctoops: interrupted", err=True)
-            sys.exit(130)
+            click.echo(f"{start}ctoops: interrupted", err=True)
+            sys.exit(INTERRUPTED)
         except KeyboardInterrupt:
             click.echo("\nctoops: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         except click.ClickException as exc:
             setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
             exc.show()
             sys.exit(exc.exit_code)
-        except BrokenPipeError:
+        except (BrokenPipeError, ReaderGone):
             _quiet_stdout()
             sys.exit(ExitCode.OK)
         except Exception as exc:  # a bug outside any command (option parsing, context setup)
@@ -162,10 +195,32 @@ class CtoopsGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except (BrokenPipeError, KeyboardInterrupt):
-            raise  # main() ends these quietly
+        except KeyboardInterrupt:
+            raise  # main() ends it with one line and exit 130
+        except BrokenPipeError as exc:
+            # not an OSError any more: Click's main would turn EPIPE into exit 1
+            raise ReaderGone() from exc
         except Exception as exc:
             raise internal_error(exc, getattr(ctx.obj, "show_traceback", False)) from exc
+
+
+def suggest(ctx: click.Context, name: str) -> click.exceptions.NoSuchCommand:
+    """The usage error (exit 2) for an unknown top-level command, with what was probably
+    meant: a subcommand of that name (``login`` -> ``auth login``), else close names. Only
+    this error path imports the command modules (each imports nothing heavy at load)."""
+    from difflib import get_close_matches
+
+    nested = []
+    for group in COMMANDS:
+        command = CtoopsGroup.get_command(cli, ctx, group)
+        if isinstance(command, click.Group) and name in command.list_commands(ctx):
+            nested.append(f"{group} {name}")
+    message = f"No such command {name!r}."
+    if nested:
+        return click.exceptions.NoSuchCommand(
+            name, message=f"{message} Did you mean {' or '.join(repr(n) for n in nested)}?", ctx=ctx
+        )
+    return click.exceptions.NoSuchCommand(name, message, possibilities=get_close_matches(name, list(COMMANDS)), ctx=ctx)
 
 
 def internal_error(exc: BaseException, show_traceback: bool) -> InternalError:
@@ -244,7 +299,8 @@ def register_env_secrets() -> None:
     cls=CtoopsGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not authenticated, "
-    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. Docs: docs/cli.md",
+    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. "
+    "More: ctoops help exit-codes | environment | formats",
 )
 @click.option(
     "--api-url",
@@ -286,6 +342,7 @@ def register_env_secrets() -> None:
     metavar="NAME",
     envvar="CTOOPS_PROFILE",
     show_envvar=True,
+    shell_complete=completion.quiet(completion.profiles),
     help="Profile in the config file (`ctoops config path`).",
 )
 @click.option(
@@ -335,7 +392,14 @@ def register_env_secrets() -> None:
     is_flag=True,
     help="Show the traceback of an internal error (or set CTOOPS_DEBUG=1).",
 )
-@click.version_option(__version__, "--version", prog_name="ctoops", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: show_version(ctx, value),
+    help="Show the versions of ctoops, Python and the key libraries, and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -370,6 +434,42 @@ def cli(
         )
 
 
+def show_version(ctx: click.Context, value: bool) -> None:
+    """``--version``: ``ctoops X.Y.Z`` on the first line, then Python and the key libraries
+    (read from the installed metadata, not by importing them)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ctoops.versions import version_text
+
+    click.echo(version_text())
+    ctx.exit()
+
+
 def main() -> None:
-    """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes)."""
-    cli.main(prog_name="ctoops")
+    """Console-script entry point (``CtoopsGroup.main`` handles errors, Ctrl-C and pipes).
+
+    When the run is over but threads are left (after Ctrl-C, requests in flight on worker
+    threads, ``ctoops.pool``; the log reader still blocked on stdin after a live ``errors
+    trend -``; a keyring call that never returned), the process ends at once with the run's
+    exit code: the interpreter's normal exit would join the workers (sitting out their
+    timeouts), or abort ("could not acquire lock for <stdin> at interpreter shutdown") when a
+    daemon thread holds stdin. Every ``finally`` on the main thread has run by then
+    (temporary files are gone); stdout and stderr are flushed first."""
+    try:
+        cli.main(prog_name="ctoops")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == INTERRUPTED or _threads_left():
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(code)
+        raise
+
+
+def _threads_left() -> bool:
+    import threading
+
+    return any(t is not threading.main_thread() and t.is_alive() for t in threading.enumerate())

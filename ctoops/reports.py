@@ -8,7 +8,6 @@ half-written report.
 from __future__ import annotations
 
 import platform
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from ctoops import __version__
 from ctoops.checks import CheckResult, exit_code, passed
 from ctoops.dates import iso_ms as _iso
+from ctoops.versions import versions
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,6 @@ class RunInfo:
     workspace: str
     started_at: float
     finished_at: float
-
-
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"ctoops": __version__, "python": platform.python_version()}
-    for package in ("httpx", "click"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:  # pragma: no cover - they are dependencies
-            pass
-    found["platform"] = f"{sys.platform}-{platform.machine()}"
-    return found
 
 
 def json_report(results: Sequence[CheckResult], info: RunInfo) -> dict[str, Any]:

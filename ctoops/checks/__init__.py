@@ -117,9 +117,9 @@ def run_checks(checks: Sequence[tuple[str, Check]], *, concurrency: int = 8) -> 
         return []
     if len(checks) == 1 or concurrency <= 1:
         return [run_check(name, fn) for name, fn in checks]
-    from concurrent.futures import ThreadPoolExecutor
+    from ctoops.pool import thread_pool
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(checks)), thread_name_prefix="check") as pool:
+    with thread_pool(min(concurrency, len(checks)), "check") as pool:
         futures = [pool.submit(run_check, name, fn) for name, fn in checks]
         return [f.result() for f in futures]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from ctoops.cloudflare.observability import SLACK_MS, Fetched
 from ctoops.cloudflare.span import Span, iso, parse_time
 from ctoops.cloudflare.target import CannotSee, Target
 from ctoops.errors import BadInput, CtoopsError, NotAuthenticated, RateLimited, UpstreamError
+from ctoops.pool import thread_pool
 
 BUDGET = (300, 300.0)  # queries per seconds, per user [V limits.mdx]
 CONCURRENCY = 4
@@ -174,7 +174,7 @@ class GraphQL:
         chunks = aligned.split(chunk_s, 1) if chunk_s < aligned.seconds else [aligned]
         fetched = Fetched(queries=1)
         seen = 0
-        with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(chunks)), thread_name_prefix="ctoops-gql") as pool:
+        with thread_pool(min(CONCURRENCY, len(chunks)), "ctoops-gql") as pool:
             for rows, host_total, queries in pool.map(
                 lambda c: self._chunk(c, dimension, paths, limits.page_size), chunks
             ):

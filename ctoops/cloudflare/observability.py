@@ -24,7 +24,6 @@ flag their window ``sampled`` with the factor.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +32,7 @@ from ctoops.cloudflare.counts import Row
 from ctoops.cloudflare.span import Span, iso, parse_time
 from ctoops.cloudflare.target import CannotSee, Target
 from ctoops.errors import BadInput, UpstreamError
+from ctoops.pool import thread_pool
 
 RETENTION_S = 7 * 86400  # Workers Logs keeps 7 days [V workers-logs.mdx]
 SLACK_MS = 600_000  # a range starting this little before the oldest kept starts there instead
@@ -136,7 +136,7 @@ class Observability:
             )
         fetched.queries += 1
         chunks = aligned.split(width_s, MAX_BUCKETS)
-        with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(chunks)), thread_name_prefix="ctoops-cf") as pool:
+        with thread_pool(min(CONCURRENCY, len(chunks)), "ctoops-cf") as pool:
             for part in pool.map(lambda c: self._chunk(c, width_s, paths), chunks):
                 fetched.rows += part.rows
                 fetched.queries += part.queries

@@ -184,7 +184,11 @@ def keys_delete(app: AppContext, local: bool, admin: bool, yes: bool) -> None:
         else:
             app.notify(f"{what} was not stored; nothing to delete")
         return
-    confirm(f"delete the OpenAI key of workspace {s.workspace!r} on {s.api_url}", yes)
+    from ctoops.redact import mask_url
+
+    # the sandbox's worker is the simulation: never name the real one in its prompt
+    where = "the sandbox's simulated worker" if s.sandbox else mask_url(s.api_url)
+    confirm(f"delete the OpenAI key of workspace {s.workspace!r} on {where}", yes)
     if app.backend().delete_key(s.workspace, PROVIDER):
         click.echo(f"Deleted the OpenAI key of workspace {s.workspace!r} on the worker")
     else:

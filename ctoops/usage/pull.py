@@ -121,9 +121,11 @@ def pull(
             if on_window:
                 on_window(done, len(parts))
     else:
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        with ThreadPoolExecutor(max_workers=limiter.maximum, thread_name_prefix="pull") as pool:
+        from ctoops.pool import thread_pool
+
+        with thread_pool(limiter.maximum, "pull") as pool:
             futures = {pool.submit(fetch, w): i for i, w in enumerate(parts)}
             by_index = {}
             try:

@@ -1,0 +1,47 @@
+"""``--json FIELDS``, as gh has it: JSON with only the fields a script needs, no jq.
+
+``--json model,input_tokens`` prints the records with those fields, in that order; a field
+the command does not have exits 2 listing the ones it has (``--json`` with a bad name is
+how a user finds them, as in gh). Field names are the ones ``--format json`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_fields_option(fn: F) -> F:
+    """``--json FIELDS``: JSON output with only these comma-separated fields."""
+    return click.option(
+        "--json",
+        "json_fields",
+        metavar="FIELDS",
+        default=None,
+        help="Print JSON with only these comma-separated fields (as --format json names them).",
+    )(fn)
+
+
+def parse_fields(given: str, available: Sequence[str]) -> list[str]:
+    """The fields asked for, in order, each once. Raises BadInput (exit 2) for an empty list
+    or a field not in ``available``, listing the available ones."""
+    from ctoops.errors import BadInput
+
+    wanted = list(dict.fromkeys(f.strip() for f in given.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in available]
+    if not wanted or unknown:
+        what = f"unknown field {unknown[0]!r}" if unknown else "no field named"
+        raise BadInput(f"--json: {what}; the fields are: {', '.join(available)}")
+    return wanted
+
+
+def select(data: Any, fields: Sequence[str]) -> Any:
+    """``data`` (a list of records, or one record) with only ``fields``, in that order; a
+    field a record lacks is null, so every record has the same keys."""
+    if isinstance(data, dict):
+        return {f: data.get(f) for f in fields}
+    return [{f: row.get(f) for f in fields} for row in data]

@@ -1,0 +1,38 @@
+"""The one thread pool ctoops' concurrent work runs in (smoke checks, usage windows).
+
+``concurrent.futures.ThreadPoolExecutor`` used as a context manager waits for every running
+task when the block is left, also when it is left by Ctrl-C: a run with three requests in
+flight would sit out their timeouts (30 s each, times the retries) before saying
+"interrupted". This pool, left by Ctrl-C, cancels what has not started and does not wait for
+what has; the process then ends without joining those threads (``ctoops.cli.main``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+
+@contextmanager
+def thread_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """A ``ThreadPoolExecutor`` of ``workers`` threads named ``name-N``. Left normally or
+    by an error it waits for every running task, as the executor does (the callers stop their
+    tasks on an error, and a library caller gets no thread left running behind its back); left
+    by Ctrl-C (``KeyboardInterrupt``) it cancels the queued tasks, does not wait for the
+    running ones, and re-raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)

@@ -233,7 +233,9 @@ def test_live_trend_counts_like_the_file_marks_gaps_and_ctrl_c_gives_the_verdict
     keys = ("window_start", "bucket", "requests", "status_429", "status_5xx", "error_outcomes")
     assert [tuple(r[k] for k in keys) for r in rows] == [tuple(r[k] for k in keys) for r in expected]
     assert all(r["sampled"] for r in rows if r["window_start"] == "2026-11-21T09:00:00Z")  # the overload notice
-    assert "skipped 1 record: 1 not JSON (a torn record or a stray line) (first at " in result.stderr  # the torn message, counted with its place
+    assert (
+        "skipped 1 record: 1 not JSON (a torn record or a stray line) (first at " in result.stderr
+    )  # the torn message, counted with its place
     assert "tail disconnected from" in result.stderr and "closed by Cloudflare with code 1001" in result.stderr
     assert "interrupted" in result.stderr
     assert server.deleted == ["tail1", "tail2"]

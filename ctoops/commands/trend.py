@@ -271,7 +271,11 @@ def _coloured(line: str) -> str:
         for shown in (symbol, status):
             if stripped.startswith(shown + " "):
                 lead = line[: len(line) - len(stripped)]
-                return lead + click.style(shown, fg=STYLES[status], bold=status == "FAIL") + stripped[len(shown) :]
+                return (
+                    lead
+                    + click.style(shown, fg=STYLES[status], bold=True if status == "FAIL" else None)
+                    + stripped[len(shown) :]
+                )
     return line
 
 

@@ -157,24 +157,66 @@ def table(
 ) -> None:
     out = out or sys.stdout
     if stdout_is_tty() and out is sys.stdout:
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(file=out, no_color=not color_enabled(), highlight=False)
-        grid = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-        for name in columns:
-            numeric = any(
-                isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool) for r in rows
-            )
-            grid.add_column(
-                name, justify="right" if numeric else "left", style=(styles or {}).get(name), overflow="fold"
-            )
-        for row in rows:
-            grid.add_row(*(cell(row.get(c)) for c in columns))
-        console.print(grid)
+        fitted_table(rows, infer_columns(rows, columns), title=title, styles=_style_functions(styles))
         return
     out.write(plain_table(rows, columns, title=title))
+
+
+# OpenAI's metric names, shortened in terminal headers (a legend line gives the full names)
+SHORT_HEADERS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "num_model_requests": "requests",
+    "input_cached_tokens": "cached in",
+    "input_audio_tokens": "audio in",
+    "output_audio_tokens": "audio out",
+    "input_cache_write_tokens": "cache write",
+    "input_uncached_tokens": "uncached in",
+    "input_text_tokens": "text in",
+    "output_text_tokens": "text out",
+    "input_image_tokens": "image in",
+    "output_image_tokens": "image out",
+    "tokens_per_day_first": "1st half/day",
+    "tokens_per_day_second": "2nd half/day",
+    "change_per_day": "change/day",
+}
+
+
+def infer_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[Any]:
+    """Terminal columns for plain records: whole numbers as counts (``12,345``), decimals as
+    money with the row's ``currency`` (which then goes without a column of its own), other
+    numbers with separators, a long text column cut (``…``) to fit rather than wrapped."""
+    from ctoops.tables import Column
+
+    def values(name: str) -> list[Any]:
+        return [r.get(name) for r in rows if r.get(name) is not None]
+
+    has_currency = "currency" in columns
+    numeric_seen = 0
+    money = [c for c in columns if values(c) and all(isinstance(v, Decimal) for v in values(c))]
+    out = []
+    for name in columns:
+        found = values(name)
+        if name == "currency" and money:
+            continue
+        if name in money:
+            out.append(Column(name, kind="money", currency_key="currency" if has_currency else None))
+        elif found and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in found):
+            kind = "count" if all(isinstance(v, int) for v in found) else "number"
+            # the first metrics stay; later ones go first (right to left) when the terminal is narrow
+            numeric_seen += 1
+            priority = 0 if numeric_seen <= 3 else numeric_seen
+            out.append(Column(name, SHORT_HEADERS.get(name, ""), kind, priority=priority))
+        else:
+            longest = max([len(cell(v)) for v in found] or [0])
+            out.append(Column(name, flex=longest > 40, min_width=24))
+    return out
+
+
+def _style_functions(styles: dict[str, str] | None) -> dict[str, Any] | None:
+    if not styles:
+        return None
+    return {name: (lambda text, style=style: style) for name, style in styles.items()}
 
 
 def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None) -> str:

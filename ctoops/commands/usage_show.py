@@ -139,7 +139,11 @@ def verdicts_out(app: AppContext, verdicts: list[Any], fmt: str, output: str | N
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from ctoops.render import stdout_is_tty
     from ctoops.usage.export import decimal_text
+
+    if stdout_is_tty():  # the terminal table shows money right-aligned, 2 decimals, with its currency
+        return rows
 
     return [{k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
 

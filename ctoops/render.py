@@ -112,7 +112,7 @@ def emit(
     """Write ``data`` (a list of records, or one record) to stdout in ``fmt``."""
     out = out or sys.stdout
     if fmt == "json":
-        out.write(dumps(data) + "\n")
+        out.write(dumps(selected(data)) + "\n")
         return
     rows = clean(data if isinstance(data, list) else [data])
     columns = list(columns or _columns(rows))
@@ -120,6 +120,21 @@ def emit(
         write_csv(rows, columns, out)
         return
     table(rows, columns, title=title, out=out)
+
+
+def selected(data: Any) -> Any:
+    """``data`` with only the fields ``--json FIELDS`` asked for (``ctoops.fields``), when
+    the running command was given it; else ``data`` as it is."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get("ctoops.json_fields") if ctx is not None else None
+    if given is None:
+        return data
+    from ctoops.fields import parse_fields, select
+
+    records = [data] if isinstance(data, dict) else list(data)
+    return select(data, parse_fields(given, _columns(records)))
 
 
 def _columns(rows: Iterable[dict[str, Any]]) -> list[str]:

@@ -232,7 +232,7 @@ def usage_report(
     --format csv every section as one long table: section, key, metric, value.
     """
     from ctoops.commands.usage_show import progress_of, pull_result, show_report
-    from ctoops.render import dumps, emit
+    from ctoops.render import emit
     from ctoops.usage import report
     from ctoops.usage.query import Query
 
@@ -257,7 +257,7 @@ def usage_report(
         ((_, found),) = run.forecasts(result, earlier, run.horizon_of(span, end is not None, at))
         sections["forecast"] = run.forecast_record(found)
     if fmt == "json":
-        click.echo(dumps(sections))
+        emit(sections, "json")
         return
     if fmt == "csv":
         emit(report.long_rows(sections), "csv", columns=["section", "key", "metric", "value"])

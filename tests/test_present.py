@@ -32,7 +32,7 @@ def test_the_trend_table_never_wraps_a_row(width):
     rows = trend_rows()
     screen = run_in_tty([*TREND, "--min-requests", "20"], env=clean_env(), columns=width, rows=60)
     text = plain(screen.output)
-    table = [line for line in text.split("\n") if re.match(r"^\d\d:\d\d ", line)]
+    table = [line for line in text.split("\n") if re.match(r"^(\d\d-\d\d )?\d\d:\d\d ", line)]
     assert len(table) == len(rows)  # one line per row: none wrapped onto a second line
     assert all(len(line) <= width for line in table)
     assert "150" in text and "1.3%" in text  # the key numbers: requests, the worst 429 rate
@@ -76,3 +76,16 @@ def test_smoke_reads_without_a_wrapped_row(width):
     assert any("✗ FAIL" in line for line in checks if line.startswith("models"))
     assert re.search(r"\x1b\[31m(\x1b\[[0-9;]*m)*✗ FAIL", screen.output)
     assert screen.exit_code == 4
+
+
+def test_usage_report_plots_tokens_per_day():
+    args = ["--sandbox", "--via", "openai", "usage", "report", "--start", "14d", "--plot"]
+    screen = run_in_tty(args, env=clean_env(), columns=80, rows=120)
+    assert screen.exit_code == 0
+    plus = set(re.findall(r"\x1b\[38;5;(\d+)m\+", screen.output))
+    cross = set(re.findall(r"\x1b\[38;5;(\d+)mx", screen.output))
+    assert plus and cross and plus.isdisjoint(cross)
+    text = plain(screen.output)
+    assert "Tokens per day (UTC)" in text and "+ input tokens" in text
+    piped = subprocess.run([sys.executable, "-m", "ctoops", *args], capture_output=True, text=True, check=True)
+    assert "Tokens per day (UTC)" in piped.stdout and "\x1b[" not in piped.stdout

@@ -250,3 +250,41 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
                 "table",
                 title="Forecast of tokens (input + output; 90% interval, docs/forecast.md)",
             )
+
+
+def tokens_chart(by_day: list[dict[str, Any]], *, color: bool) -> str:
+    """Input and output tokens per UTC day (``usage report --plot``), settled days as lines
+    and the days not settled yet (data still landing) drawn apart, as ``·``."""
+    from ctoops.charts import BLUE, MAGENTA, Series, rate_chart
+    from ctoops.render import terminal_width
+    from ctoops.tables import as_datetime
+
+    days = [r for r in by_day if r.get("status") not in ("future",) and r.get("day")]
+    if not days:
+        return "(no day to chart)"
+    xs = [int(as_datetime(r["day"]).timestamp()) for r in days]  # type: ignore[union-attr]
+    thin = [r.get("status") != "settled" for r in days]
+    lines = [
+        Series(
+            "input tokens",
+            [(x, float(r.get("input_tokens") or 0)) for x, r in zip(xs, days, strict=True)],
+            "+",
+            BLUE,
+            thin,
+        ),
+        Series(
+            "output tokens",
+            [(x, float(r.get("output_tokens") or 0)) for x, r in zip(xs, days, strict=True)],
+            "x",
+            MAGENTA,
+            thin,
+        ),
+    ]
+    return rate_chart(
+        "Tokens per day (UTC)",
+        lines,
+        color=color,
+        width=min(terminal_width(), 140),
+        unit="count",
+        thin_note="not settled yet (still landing)",
+    )

@@ -89,3 +89,22 @@ def test_usage_report_plots_tokens_per_day():
     assert "Tokens per day (UTC)" in text and "+ input tokens" in text
     piped = subprocess.run([sys.executable, "-m", "ctoops", *args], capture_output=True, text=True, check=True)
     assert "Tokens per day (UTC)" in piped.stdout and "\x1b[" not in piped.stdout
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_runbook_reads_without_a_line_over_the_width(width):
+    env = clean_env(CTOOPS_SANDBOX_FAULTS="models-502")
+    screen = run_in_tty(["--sandbox", "runbook", "run"], env=env, columns=width, rows=100)
+    text = plain(screen.output)
+    stdout_lines = [line for line in text.split("\n") if not line.startswith(("ctoops:", "Error:"))]
+    assert all(len(line) <= width for line in stdout_lines)
+    assert "✗ FAIL  ops-path/models" in text and "✓ PASS  ops-path/usage" in text
+    assert re.search(r"\x1b\[31m(\x1b\[[0-9;]*m)*✗ FAIL", screen.output)
+    piped = subprocess.run(
+        [sys.executable, "-m", "ctoops", "--sandbox", "runbook", "run"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**clean_env(), "CTOOPS_SANDBOX_FAULTS": "models-502"},
+    )
+    assert "      FAIL  ops-path/models" in piped.stdout and "✗" not in piped.stdout and "\x1b[" not in piped.stdout

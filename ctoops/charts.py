@@ -55,6 +55,15 @@ def percent_label(value: float, step: float) -> str:
     return f"{value * 100:.{digits}f}%"
 
 
+def count_label(value: float, step: float) -> str:
+    """Axis labels for counts and money: ``1,500``, ``2.5M``, ``12k``."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if step >= size / 10 and abs(value) >= size:
+            text = f"{value / size:.1f}".removesuffix(".0")
+            return f"{text}{suffix}"
+    return f"{value:,.0f}" if step >= 1 else f"{value:,.2f}"
+
+
 def time_ticks(starts: Sequence[int], room: int) -> tuple[list[int], list[str]]:
     """At most ``room`` ticks, on window starts, evenly picked; labels in compact UTC."""
     from datetime import UTC, datetime
@@ -78,9 +87,11 @@ def rate_chart(
     width: int,
     height: int = 14,
     thin_note: str = "too few requests to judge",
+    unit: str = "percent",
 ) -> str:
-    """One chart of ``series`` (fractions, plotted in percent), with its legend under it;
-    ``thin_note`` names the points drawn apart (``under 20 requests, not judged``)."""
+    """One chart of ``series`` (fractions, plotted in percent; or with ``unit="count"``
+    plain amounts: tokens, requests, money), with its legend under it; ``thin_note`` names
+    the points drawn apart (``under 20 requests, not judged``)."""
     import plotext as plt
 
     fig = plt.figure
@@ -107,7 +118,8 @@ def rate_chart(
     step = nice_step(top * 1.1)
     ticks = [i * step for i in range(int(top * 1.1 / step) + 2)]
     fig.ruler(1).lim(0, ticks[-1])
-    fig.ruler(1).ticks(ticks, [percent_label(t, step) for t in ticks])
+    label = percent_label if unit == "percent" else count_label
+    fig.ruler(1).ticks(ticks, [label(t, step) for t in ticks])
     positions, labels = time_ticks([int(x) for x in xs_all], max(2, width // 14))
     if positions:
         fig.ruler(0).ticks(positions, labels)

@@ -7,23 +7,8 @@ how a user finds them, as in gh). Field names are the ones ``--format json`` pri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
-import click
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def json_fields_option(fn: F) -> F:
-    """``--json FIELDS``: JSON output with only these comma-separated fields."""
-    return click.option(
-        "--json",
-        "json_fields",
-        metavar="FIELDS",
-        default=None,
-        help="Print JSON with only these comma-separated fields (as --format json names them).",
-    )(fn)
+from collections.abc import Sequence
+from typing import Any
 
 
 def parse_fields(given: str, available: Sequence[str]) -> list[str]:

@@ -172,8 +172,18 @@ class LiveView:
         if self.plot and rows:
             from ctoops.render import rate_charts
 
-            series: dict[str, list[tuple[int, float, float]]] = {}
+            series: dict[str, list[tuple[int, float, float, int]]] = {}
             for r in rows:
-                series.setdefault(r["bucket"], []).append((r["window_start"], r["rate_429"], r["rate_5xx"]))
-            parts.append(Text.from_ansi(rate_charts(series, self.width, color=False, height=10)))
+                point = (r["window_start"], r["rate_429"], r["rate_5xx"], r["requests"])
+                series.setdefault(r["bucket"], []).append(point)
+            chart = rate_charts(
+                series,
+                self.width,
+                color=False,
+                height=10,
+                max_429=self.max_429,
+                max_5xx=self.max_5xx,
+                min_requests=self.min_requests,
+            )
+            parts.append(Text.from_ansi(chart))
         return Group(*parts)

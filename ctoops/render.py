@@ -24,6 +24,29 @@ def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
+def terminal_width() -> int:
+    """The width tables and charts are drawn for: the terminal's, else ``COLUMNS``, else 80."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def symbols_enabled() -> bool:
+    """Whether stdout can draw ✓ ✗ – (a terminal whose encoding has them)."""
+    from ctoops.summary import can_draw
+
+    return stdout_is_tty() and can_draw(getattr(sys.stdout, "encoding", None))
+
+
+def fitted_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Any], *, title: str | None = None, **kw: Any
+) -> None:
+    """``rows`` on the terminal, fitted to its width (``ctoops.tables``): no row wraps."""
+    from ctoops.tables import terminal_table
+
+    sys.stdout.write(str(terminal_table(rows, columns, terminal_width(), color=color_enabled(), title=title, **kw)))
+
+
 def color_enabled() -> bool:
     return stdout_is_tty() and not os.environ.get("NO_COLOR")
 
@@ -89,7 +112,7 @@ def emit(
     """Write ``data`` (a list of records, or one record) to stdout in ``fmt``."""
     out = out or sys.stdout
     if fmt == "json":
-        out.write(dumps(data) + "\n")
+        out.write(dumps(selected(data)) + "\n")
         return
     rows = clean(data if isinstance(data, list) else [data])
     columns = list(columns or _columns(rows))
@@ -97,6 +120,21 @@ def emit(
         write_csv(rows, columns, out)
         return
     table(rows, columns, title=title, out=out)
+
+
+def selected(data: Any) -> Any:
+    """``data`` with only the fields ``--json FIELDS`` asked for (``ctoops.fields``), when
+    the running command was given it; else ``data`` as it is."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get("ctoops.json_fields") if ctx is not None else None
+    if given is None:
+        return data
+    from ctoops.fields import parse_fields, select
+
+    records = [data] if isinstance(data, dict) else list(data)
+    return select(data, parse_fields(given, _columns(records)))
 
 
 def _columns(rows: Iterable[dict[str, Any]]) -> list[str]:
@@ -134,24 +172,66 @@ def table(
 ) -> None:
     out = out or sys.stdout
     if stdout_is_tty() and out is sys.stdout:
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(file=out, no_color=not color_enabled(), highlight=False)
-        grid = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-        for name in columns:
-            numeric = any(
-                isinstance(r.get(name), (int, float, Decimal)) and not isinstance(r.get(name), bool) for r in rows
-            )
-            grid.add_column(
-                name, justify="right" if numeric else "left", style=(styles or {}).get(name), overflow="fold"
-            )
-        for row in rows:
-            grid.add_row(*(cell(row.get(c)) for c in columns))
-        console.print(grid)
+        fitted_table(rows, infer_columns(rows, columns), title=title, styles=_style_functions(styles))
         return
     out.write(plain_table(rows, columns, title=title))
+
+
+# OpenAI's metric names, shortened in terminal headers (a legend line gives the full names)
+SHORT_HEADERS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "num_model_requests": "requests",
+    "input_cached_tokens": "cached in",
+    "input_audio_tokens": "audio in",
+    "output_audio_tokens": "audio out",
+    "input_cache_write_tokens": "cache write",
+    "input_uncached_tokens": "uncached in",
+    "input_text_tokens": "text in",
+    "output_text_tokens": "text out",
+    "input_image_tokens": "image in",
+    "output_image_tokens": "image out",
+    "tokens_per_day_first": "1st half/day",
+    "tokens_per_day_second": "2nd half/day",
+    "change_per_day": "change/day",
+}
+
+
+def infer_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[Any]:
+    """Terminal columns for plain records: whole numbers as counts (``12,345``), decimals as
+    money with the row's ``currency`` (which then goes without a column of its own), other
+    numbers with separators, a long text column cut (``…``) to fit rather than wrapped."""
+    from ctoops.tables import Column
+
+    def values(name: str) -> list[Any]:
+        return [r.get(name) for r in rows if r.get(name) is not None]
+
+    has_currency = "currency" in columns
+    numeric_seen = 0
+    money = [c for c in columns if values(c) and all(isinstance(v, Decimal) for v in values(c))]
+    out = []
+    for name in columns:
+        found = values(name)
+        if name == "currency" and money:
+            continue
+        if name in money:
+            out.append(Column(name, kind="money", currency_key="currency" if has_currency else None))
+        elif found and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in found):
+            kind = "count" if all(isinstance(v, int) for v in found) else "number"
+            # the first metrics stay; later ones go first (right to left) when the terminal is narrow
+            numeric_seen += 1
+            priority = 0 if numeric_seen <= 3 else numeric_seen
+            out.append(Column(name, SHORT_HEADERS.get(name, ""), kind, priority=priority))
+        else:
+            longest = max([len(cell(v)) for v in found] or [0])
+            out.append(Column(name, flex=longest > 40, min_width=24))
+    return out
+
+
+def _style_functions(styles: dict[str, str] | None) -> dict[str, Any] | None:
+    if not styles:
+        return None
+    return {name: (lambda text, style=style: style) for name, style in styles.items()}
 
 
 def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None) -> str:
@@ -198,6 +278,23 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
         return
     if header:
         out.write("\n")
+    if stdout_is_tty():
+        from ctoops.summary import mark, mark_style
+        from ctoops.tables import Column
+
+        symbols = symbols_enabled()
+        marked = [
+            {
+                "check": r.name,
+                "result": mark(r.status, symbols=symbols),
+                "latency": f"{r.latency_ms:,.0f} ms",
+                "detail": r.detail,
+            }
+            for r in results
+        ]
+        columns = [Column("check"), Column("result"), Column("latency"), Column("detail", flex=True, min_width=24)]
+        fitted_table(marked, columns, styles={"result": mark_style})
+        return
     rows = [
         {
             "check": r.name,
@@ -214,49 +311,43 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
 
 
 def rate_charts(
-    series: dict[str, list[tuple[int, float, float]]],
+    series: dict[str, list[tuple[int, float, float, int]]],
     window: int,
     *,
     color: bool,
     width: int | None = None,
     height: int = 14,
+    max_429: float | None = None,
+    max_5xx: float | None = None,
+    min_requests: int = 0,
 ) -> str:
-    """One plotext chart per bucket: its 429 and 5xx rates (0..1) per window start (unix s).
+    """One chart per bucket (``ctoops.charts``): its 429 and 5xx rates (fractions, drawn in
+    percent) per window start (unix s); points are (start, rate_429, rate_5xx, requests).
 
-    Sized to the terminal (``COLUMNS`` when not a terminal, else 80); no ANSI codes unless
-    ``color`` (a terminal without ``NO_COLOR``). Written against plotext 6's figure API.
+    Windows under ``min_requests`` are drawn apart (not judged); the thresholds are lines.
+    Sized to the terminal (``COLUMNS`` when not a terminal, else 80), at most 140 wide; no
+    ANSI codes unless ``color`` (a terminal without ``NO_COLOR``).
     """
-    import shutil
+    from ctoops.charts import BLUE, MAGENTA, Series, rate_chart
 
-    import plotext as plt
-
-    width = width or min(shutil.get_terminal_size((80, 24)).columns, 140)
-    from ctoops.dates import DAY
-
-    spans_days = any(points and points[-1][0] - points[0][0] >= DAY for points in series.values())
-    form = "%Y-%m-%d" if window >= DAY else ("%m-%d %H:%M" if spans_days else "%H:%M")
+    width = width or min(terminal_width(), 140)
+    span = f"{window // 60}m" if window < 3600 else f"{window // 3600}h" if window < 86400 else f"{window // 86400}d"
     out = []
     for bucket, points in series.items():
-        fig = plt.figure
-        fig.clear()
-        fig.plot_size(width, height)
-        fig.date().activate(form=form, zone=0)
-        xs = [p[0] for p in points]
-        s429 = fig.signal(xs, [p[1] for p in points], marker="+")
-        s429.lines()
-        s429.label("429 rate")
-        s5xx = fig.signal(xs, [p[2] for p in points], marker="x")
-        s5xx.lines()
-        s5xx.label("5xx rate")
-        fig.draw(s429)
-        fig.draw(s5xx)
-        fig.title(
-            f"{bucket}: 429 and 5xx rates per {window // 60 if window < 3600 else window // 3600}"
-            f"{'m' if window < 3600 else 'h'} window (UTC)"
+        thin = [p[3] < min_requests for p in points]
+        lines = [
+            Series("429 rate", [(p[0], p[1]) for p in points], "+", BLUE, thin, max_429),
+            Series("5xx rate", [(p[0], p[2]) for p in points], "x", MAGENTA, thin, max_5xx),
+        ]
+        note = f"under {min_requests} requests, not judged"
+        out.append(
+            rate_chart(
+                f"{bucket}: 429 and 5xx rates per {span} window (UTC)",
+                lines,
+                color=color,
+                width=width,
+                height=height,
+                thin_note=note,
+            )
         )
-        if not color:
-            fig.theme("colorless")
-        text = str(fig.build())
-        out.append(text if color else plt.uncolorize(text))
-        fig.clear()
     return "\n".join(out)

@@ -57,7 +57,7 @@ def thresholds_lines(verdict: Verdict, *, symbols: bool) -> list[str]:
     then per route group one line per threshold set, times in UTC:
     ``✓ realtime_token  429 ≤ 5.0%  worst 3.3% at 11-24 06:05, 30 requests``. Empty when
     no threshold was set."""
-    from ctoops.checks.rates import pct
+    from ctoops.checks.rates import pct, pct_pair
     from ctoops.dates import iso_second
 
     t = verdict.thresholds
@@ -79,7 +79,8 @@ def thresholds_lines(verdict: Verdict, *, symbols: bool) -> list[str]:
             else:
                 status = "FAIL" if (group["bucket"], what) in breached else "PASS"
                 when = iso_second(worst["window_start"])[5:16].replace("T", " ")
-                measured = f"worst {pct(worst['rate'])} at {when}, {worst['requests']:,} requests"
+                shown = pct_pair(worst["rate"], limit)[0] if status == "FAIL" else pct(worst["rate"])
+                measured = f"worst {shown} at {when}, {worst['requests']:,} requests"
             lines.append(f"  {short_mark(status, symbols=symbols)} {group['bucket'].ljust(width)}  {rule}  {measured}")
     if not verdict.groups:
         lines.append(f"  {short_mark('NOT JUDGED', symbols=symbols)} no request in the route groups")

@@ -169,6 +169,24 @@ def cells(rows: Sequence[dict[str, Any]], column: Column) -> tuple[list[str], st
 
 
 RIGHT = ("count", "number", "percent", "money")
+# headers that stand for a longer field name, said in a legend line (OpenAI's metric names)
+SHORTENED = {
+    "input",
+    "output",
+    "requests",
+    "cached in",
+    "audio in",
+    "audio out",
+    "cache write",
+    "uncached in",
+    "text in",
+    "text out",
+    "image in",
+    "image out",
+    "1st half/day",
+    "2nd half/day",
+    "change/day",
+}
 
 
 def terminal_table(
@@ -286,6 +304,9 @@ def _styled(text: str, style: Any) -> Any:
 
 def _legends(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
+    renamed = [f"{c.header} = {c.key}" for c in columns if c.header and c.header != c.key and c.header in SHORTENED]
+    if renamed:
+        lines.append("columns: " + ", ".join(renamed))
     for column in columns:
         if not column.labels:
             continue

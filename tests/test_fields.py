@@ -22,3 +22,42 @@ def test_a_bad_field_lists_the_real_ones(given):
     with pytest.raises(BadInput) as caught:
         parse_fields(given, AVAILABLE)
     assert caught.value.exit_code == 2 and "the fields are: id, created, owned_by" in caught.value.format_message()
+
+
+def test_json_fields_on_a_data_command(ctoops):
+    import json
+
+    result = ctoops("--sandbox", "models", "list", "--json", "id,owned_by")
+    assert result.exit_code == 0
+    records = json.loads(result.stdout)
+    assert records and all(list(r) == ["id", "owned_by"] for r in records)
+    full = json.loads(ctoops("--sandbox", "models", "list", "--format", "json").stdout)
+    assert [r["id"] for r in records] == [r["id"] for r in full]
+
+
+def test_json_fields_errors_are_exit_2(ctoops):
+    bad = ctoops("--sandbox", "models", "list", "--json", "nope")
+    assert bad.exit_code == 2 and "the fields are: id, created, owned_by" in bad.stderr and bad.stdout == ""
+    clash = ctoops("--sandbox", "models", "list", "--json", "id", "--format", "csv")
+    assert clash.exit_code == 2 and "does not go with --format csv" in clash.stderr
+
+
+def test_every_data_command_takes_json_fields():
+    import click
+
+    from ctoops.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    missing = []
+
+    def walk(path, command):
+        names = {p.name for p in command.params}
+        if "fmt" in names and "json_fields" not in names:
+            missing.append(" ".join(path))
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                walk((*path, name), command.get_command(ctx, name))
+
+    for name in COMMANDS:
+        walk((name,), cli.get_command(ctx, name))
+    assert missing == []

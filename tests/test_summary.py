@@ -59,3 +59,14 @@ def test_marks():
     assert mark("PASS", symbols=True) == "✓ PASS" and mark("FAIL", symbols=False) == "FAIL"
     assert mark_style("✗ FAIL") == "red" and mark_style("PASS") == "green" and mark_style("detail") is None
     assert can_draw("utf-8") and not can_draw("ascii") and not can_draw(None)
+
+
+def test_a_rate_over_its_limit_never_reads_as_equal():
+    from ctoops.checks.rates import pct_pair
+
+    assert pct_pair(0.00444, 0.004) == ("0.44%", "0.40%")
+    assert pct_pair(0.0525, 0.05) == ("5.2%", "5.0%") or pct_pair(0.0525, 0.05) == ("5.3%", "5.0%")
+    assert pct_pair(0.05, 0.05) == ("5.0%", "5.0%")
+    verdict = judge(rows(("cto_openai_proxy", 450, 0, 2)), Thresholds(None, 0.004, 20))
+    assert "worst 0.44% at" in thresholds_lines(verdict, symbols=False)[1]
+    assert "0.44% > 0.40%" in verdict.failure() and "0.44% > 0.40%" in verdict.breach_lines()[0]

@@ -97,8 +97,8 @@ class Verdict:
     def breach_lines(self, limit: int = 20) -> list[str]:
         """``over threshold: ...`` per breach (at most ``limit``, then a count)."""
         lines = [
-            f"over threshold: {b.bucket} {iso_second(b.window_start)} {b.what} rate {pct(b.rate)} > "
-            f"{pct(b.limit)} ({b.requests} requests{', sampled: an estimate' if b.sampled else ''})"
+            f"over threshold: {b.bucket} {iso_second(b.window_start)} {b.what} rate {pct_pair(b.rate, b.limit)[0]} > "
+            f"{pct_pair(b.rate, b.limit)[1]} ({b.requests} requests{', sampled: an estimate' if b.sampled else ''})"
             for b in self.breaches[:limit]
         ]
         if len(self.breaches) > limit:
@@ -111,7 +111,7 @@ class Verdict:
         worst = max(self.breaches, key=lambda b: (b.rate - b.limit, b.requests))
         parts = [
             f"{_n(windows, 'window')} over the 429/5xx thresholds, worst {worst.bucket} {worst.what} "
-            f"{pct(worst.rate)} > {pct(worst.limit)} in the window from {iso_second(worst.window_start)}"
+            f"{' > '.join(pct_pair(worst.rate, worst.limit))} in the window from {iso_second(worst.window_start)}"
         ]
         if any(b.sampled for b in self.breaches):
             parts.append("some counts are sampled estimates")
@@ -194,6 +194,16 @@ def rates_check(rows: Callable[[], Sequence[dict[str, Any]]], thresholds: Thresh
 def pct(rate: float) -> str:
     """A fraction as a percentage with one decimal: 0.0525 -> ``5.2%``."""
     return f"{rate * 100:.1f}%"
+
+
+def pct_pair(rate: float, limit: float) -> tuple[str, str]:
+    """``rate`` and ``limit`` as percentages with as many decimals (1 to 4) as it takes for
+    a rate over its limit not to read as equal to it: (0.00444, 0.004) -> ``0.44%``, ``0.40%``."""
+    for digits in range(1, 5):
+        shown = f"{rate * 100:.{digits}f}%", f"{limit * 100:.{digits}f}%"
+        if shown[0] != shown[1] or rate == limit:
+            return shown
+    return shown
 
 
 def _worst(window: dict[str, Any]) -> str:

@@ -14,15 +14,43 @@ F = TypeVar("F", bound=Callable[..., Any])
 pass_app = click.pass_obj
 
 
+JSON_FIELDS = "ctoops.json_fields"
+
+
 def format_option(fn: F) -> F:
-    """``--format table|json|csv``: data on stdout in that form (table by default)."""
-    return click.option(
+    """``--format table|json|csv``: data on stdout in that form (table by default); and gh's
+    ``--json FIELDS``: JSON with only those fields (``ctoops.fields``; an unknown one exits 2
+    listing the fields there are)."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None:
+            ctx.meta[JSON_FIELDS] = value
+        return value
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        if ctx.meta.get(JSON_FIELDS) is None:
+            return value
+        if value != "json" and ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT:
+            raise click.BadParameter(f"--json prints JSON; it does not go with --format {value}", ctx, param)
+        return "json"
+
+    fn = click.option(
         "--format",
         "fmt",
         type=click.Choice(["table", "json", "csv"]),
         default="table",
         show_default=True,
+        callback=resolve,
         help="Output format on stdout.",
+    )(fn)
+    return click.option(
+        "--json",
+        "json_fields",
+        metavar="FIELDS",
+        is_eager=True,
+        expose_value=False,
+        callback=remember,
+        help="JSON with only these comma-separated fields (gh's --json); a wrong name lists them.",
     )(fn)
 
 

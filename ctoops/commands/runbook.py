@@ -133,6 +133,35 @@ def runbook_run(
 
 
 def _printer(total: int) -> Any:
+    """The step-by-step text. On a terminal: marks in colour (``✓ PASS`` green, ``✗ FAIL``
+    red, ``– SKIP`` yellow), each line wrapped at word boundaries to the terminal's width
+    with a hanging indent, so no line runs over; piped: the plain lines, as before."""
+    from ctoops.render import color_enabled, stdout_is_tty, symbols_enabled, terminal_width
+
+    tty, color, symbols = stdout_is_tty(), color_enabled(), symbols_enabled()
+    width = terminal_width() - 1
+
+    def say(text: str, indent: int, status: str | None = None) -> None:
+        from ctoops.summary import mark, mark_style
+
+        if status is not None and tty:
+            shown = mark(status, symbols=symbols)
+            text = text.replace(status, shown.replace(" ", "\xa0"), 1)  # a mark is never split
+        if tty:
+            import textwrap
+
+            text = textwrap.fill(
+                text, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 4), break_on_hyphens=False
+            ).replace("\xa0", " ")
+        else:
+            text = " " * indent + text
+        if status is not None and color:
+            shown = mark(status, symbols=symbols) if tty else status
+            style = mark_style(shown)
+            if style:
+                text = text.replace(shown, click.style(shown, fg=style, bold=status == "FAIL" or None), 1)
+        click.echo(text)
+
     def show(number: int, step: Step, results: list[CheckResult]) -> None:
         status = (
             "MANUAL"
@@ -141,16 +170,26 @@ def _printer(total: int) -> Any:
             if any(not r.ok for r in results)
             else ("SKIP" if all(r.skipped for r in results) else "PASS")
         )
-        click.echo(f"\n[{number}/{total}] {step.title}  {status}")
+        click.echo()
+        say(f"[{number}/{total}] {step.title}  {status}", 0, status if status != "MANUAL" else None)
         if step.manual:
-            for line in step.instructions.splitlines():
-                click.echo(f"      {line}")
+            _instructions(step.instructions, "", say, tty)
             return
         for r in results:
             latency = "" if r.skipped else f"  {r.latency_ms:.0f} ms"
-            click.echo(f"      {r.status}  {r.name}{latency}  {r.detail}")
+            say(f"{r.status}  {r.name}{latency}  {r.detail}", 6, r.status)
         if status == "FAIL" and step.instructions:
-            for line in step.instructions.splitlines():
-                click.echo(f"      > {line}")
+            _instructions(step.instructions, "> ", say, tty)
 
     return show
+
+
+def _instructions(text: str, prefix: str, say: Any, tty: bool) -> None:
+    """A step's instructions: as written when piped; on a terminal each paragraph (blank-line
+    separated) as one text, wrapped to the terminal's width."""
+    if not tty:
+        for line in text.splitlines():
+            say(f"{prefix}{line}", 6)
+        return
+    for paragraph in text.split("\n\n"):
+        say(prefix + " ".join(paragraph.split()), 6)

@@ -193,29 +193,89 @@ def render(
     enforce(verdict)
 
 
+# The terminal form of the trend table: compact times, short group labels, percentages; the
+# columns that matter least go first when the terminal is narrow (piped output keeps them all)
+GROUP_LABELS = {"realtime_token": "realtime", "cto_openai_proxy": "proxy"}
+
+
+def _terminal_columns(rows: list[dict[str, Any]]) -> list[Any]:
+    from ctoops.tables import Column
+
+    columns = [
+        Column("window_start", "window", "time"),
+        Column("bucket", "group", labels=GROUP_LABELS),
+        Column("requests", kind="count"),
+        Column("status_429", "429", "count"),
+        Column("status_5xx", "5xx", "count"),
+        Column("rate_429", "429 rate", "percent"),
+        Column("rate_5xx", "5xx rate", "percent"),
+        Column("error_outcomes", "errors", "count", priority=2),
+        Column("sampled", priority=3),
+    ]
+    extra = [k for k in (rows[0] if rows else {}) if k not in {c.key for c in columns}]
+    return columns + [Column(k, priority=4) for k in extra]
+
+
 def _emit(app: AppContext, trend: Any, verdict: Any, window: str, plot: bool, fmt: str) -> None:
-    from ctoops.render import emit
+    from ctoops.render import color_enabled, emit, fitted_table, stdout_is_tty, symbols_enabled
+    from ctoops.summary import thresholds_lines
 
     rows = [_shown(r) for r in trend.rows]
     if fmt == "table":
-        emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
+        if stdout_is_tty() and trend.rows:
+            fitted_table(trend.rows, _terminal_columns(trend.rows))
+        else:
+            emit(rows, "table", columns=list(rows[0]) if rows else ["window_start", "bucket", "requests"])
         for line in verdict.summary_lines():
-            click.echo(line)
+            click.echo(_wrapped(line) if stdout_is_tty() else line)
+        summary = thresholds_lines(verdict, symbols=symbols_enabled())
+        for line in summary:
+            click.echo(_coloured(line) if color_enabled() else line)
     else:
         emit(rows, fmt, columns=None if fmt == "json" else list(rows[0]) if rows else None)
         for line in verdict.summary_lines():
             app.notify(line)
     if plot and trend.rows:
-        from ctoops.render import color_enabled, rate_charts
+        from ctoops.render import rate_charts
         from ctoops.trends.compute import WINDOWS as SECONDS
 
-        series: dict[str, list[tuple[int, float, float]]] = {}
+        series: dict[str, list[tuple[int, float, float, int]]] = {}
         for r in trend.rows:
-            series.setdefault(r["bucket"], []).append((r["window_start"], r["rate_429"], r["rate_5xx"]))
+            point = (r["window_start"], r["rate_429"], r["rate_5xx"], r["requests"])
+            series.setdefault(r["bucket"], []).append(point)
         # the chart is for people: on stdout with the table, on stderr when stdout carries data
         color = color_enabled() and fmt == "table"
-        charts = rate_charts(series, SECONDS[window], color=color)
+        t = verdict.thresholds
+        charts = rate_charts(
+            series, SECONDS[window], color=color, max_429=t.max_429, max_5xx=t.max_5xx, min_requests=t.min_requests
+        )
         click.echo(charts, err=fmt != "table", color=color)
+
+
+def _wrapped(line: str) -> str:
+    """A summary sentence wrapped at word boundaries to the terminal's width."""
+    import textwrap
+
+    from ctoops.render import terminal_width
+
+    return textwrap.fill(line, terminal_width() - 1, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def _coloured(line: str) -> str:
+    """A thresholds line with its mark in green (passed), red (failed) or yellow (not judged)."""
+    from ctoops.summary import STYLES, SYMBOLS
+
+    stripped = line.lstrip()
+    for status, symbol in SYMBOLS.items():
+        for shown in (symbol, status):
+            if stripped.startswith(shown + " "):
+                lead = line[: len(line) - len(stripped)]
+                return (
+                    lead
+                    + click.style(shown, fg=STYLES[status], bold=True if status == "FAIL" else None)
+                    + stripped[len(shown) :]
+                )
+    return line
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

@@ -219,10 +219,11 @@ def usage_costs(
 @range_options
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True, help="How many top movers.")
 @click.option("--forecast", is_flag=True, help="Forecast tokens to the end of the month (or of --end).")
+@click.option("--plot/--no-plot", default=False, show_default=True, help="Chart input and output tokens per day.")
 @format_option
 @pass_app
 def usage_report(
-    app: AppContext, start: str, end: str | None, concurrency: int, top: int, forecast: bool, fmt: str
+    app: AppContext, start: str, end: str | None, concurrency: int, top: int, forecast: bool, plot: bool, fmt: str
 ) -> None:
     """A human summary of completions usage: totals, by model, by project, by day, top movers.
 
@@ -232,7 +233,7 @@ def usage_report(
     --format csv every section as one long table: section, key, metric, value.
     """
     from ctoops.commands.usage_show import progress_of, pull_result, show_report
-    from ctoops.render import dumps, emit
+    from ctoops.render import emit
     from ctoops.usage import report
     from ctoops.usage.query import Query
 
@@ -257,12 +258,18 @@ def usage_report(
         ((_, found),) = run.forecasts(result, earlier, run.horizon_of(span, end is not None, at))
         sections["forecast"] = run.forecast_record(found)
     if fmt == "json":
-        click.echo(dumps(sections))
-        return
-    if fmt == "csv":
+        emit(sections, "json")
+    elif fmt == "csv":
         emit(report.long_rows(sections), "csv", columns=["section", "key", "metric", "value"])
-        return
-    show_report(app, result, sections)
+    else:
+        show_report(app, result, sections)
+    if plot:
+        from ctoops.commands.usage_show import tokens_chart
+        from ctoops.render import color_enabled
+
+        # for people: on stdout with the tables, on stderr when stdout carries data
+        color = color_enabled() and fmt == "table"
+        click.echo(tokens_chart(sections["byDay"], color=color), err=fmt != "table", color=color)
 
 
 # -- shared ----------------------------------------------------------------------------------------

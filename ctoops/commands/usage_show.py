@@ -139,7 +139,11 @@ def verdicts_out(app: AppContext, verdicts: list[Any], fmt: str, output: str | N
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from ctoops.render import stdout_is_tty
     from ctoops.usage.export import decimal_text
+
+    if stdout_is_tty():  # the terminal table shows money right-aligned, 2 decimals, with its currency
+        return rows
 
     return [{k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
 
@@ -246,3 +250,41 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
                 "table",
                 title="Forecast of tokens (input + output; 90% interval, docs/forecast.md)",
             )
+
+
+def tokens_chart(by_day: list[dict[str, Any]], *, color: bool) -> str:
+    """Input and output tokens per UTC day (``usage report --plot``), settled days as lines
+    and the days not settled yet (data still landing) drawn apart, as ``·``."""
+    from ctoops.charts import BLUE, MAGENTA, Series, rate_chart
+    from ctoops.render import terminal_width
+    from ctoops.tables import as_datetime
+
+    days = [r for r in by_day if r.get("status") not in ("future",) and r.get("day")]
+    if not days:
+        return "(no day to chart)"
+    xs = [int(as_datetime(r["day"]).timestamp()) for r in days]  # type: ignore[union-attr]
+    thin = [r.get("status") != "settled" for r in days]
+    lines = [
+        Series(
+            "input tokens",
+            [(x, float(r.get("input_tokens") or 0)) for x, r in zip(xs, days, strict=True)],
+            "+",
+            BLUE,
+            thin,
+        ),
+        Series(
+            "output tokens",
+            [(x, float(r.get("output_tokens") or 0)) for x, r in zip(xs, days, strict=True)],
+            "x",
+            MAGENTA,
+            thin,
+        ),
+    ]
+    return rate_chart(
+        "Tokens per day (UTC)",
+        lines,
+        color=color,
+        width=min(terminal_width(), 140),
+        unit="count",
+        thin_note="not settled yet (still landing)",
+    )

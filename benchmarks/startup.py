@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-
 TAB = {"COMP_WORDS": "ctoops runbook run ", "COMP_CWORD": "3", "_CTOOPS_COMPLETE": "bash_complete"}
 
 

@@ -16,7 +16,6 @@ a secret before it is recognised. ``mask_url`` masks credentials carried in a UR
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -53,6 +52,8 @@ def register(secret: str | None) -> None:
     """Remember a secret so that ``redact`` masks it, and its fragments, wherever they appear."""
     if not secret or len(secret) < 4:
         return
+    import json  # here, not at the top: ``ctoops --help`` imports this module
+
     forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe="")}
     body = secret
     for prefix in _PREFIXES:

@@ -129,3 +129,33 @@ def test_older_than_kept_is_refused_before_any_query(ctoops, cloudflare, server)
     result = ctoops("errors", "trend", "--source", "observability", "--since", "8d")
     assert result.exit_code == 2 and "older than Workers Logs keeps (7 days" in result.stderr
     assert not server.seen()
+
+
+def test_a_script_found_through_the_zones_routes_does_not_deadlock(cloudflare, server, tmp_path):
+    # script() looked the zone up while holding the lock zone_id() takes: a custom host hung
+    import os
+    import subprocess
+    import sys
+
+    from cf_fake import PREFIX, envelope
+    from fakeserver import Reply
+
+    fake = cloudflare()
+    routes = [{"id": "r1", "pattern": "ops.opencto.works/*", "script": "opencto-api"}]
+    server.route("GET", f"{PREFIX}/zones/{ZONE}/workers/routes", Reply(json=envelope(routes)))
+    env = {**os.environ, "OPENCTO_API_BASE_URL": "https://ops.opencto.works"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ctoops", "doctor", "logs", "--format", "json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("doctor logs hung looking the script up through the zone's routes")
+    assert done.returncode == 0, done.stderr
+    rows = {row["source"]: row for row in json.loads(done.stdout)}
+    # script-settings is asked per script: the script was found through the zone's routes
+    assert rows["logpush"]["detail"] == "script-settings logpush = False"
+    assert TOKEN not in done.stdout + done.stderr

@@ -36,7 +36,8 @@ class Target:
     settings: CloudflareSettings
     api: CloudflareApi
     notes: dict[str, str] = field(default_factory=dict)  # setting -> how it was found
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # re-entrant: script() looks the zone up (zone_id()) while holding it
+    _lock: threading.RLock = field(default_factory=threading.RLock)
     _account: str | None = None
     _zone: str | None = None
     _script: str | None = None

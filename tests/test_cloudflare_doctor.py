@@ -140,7 +140,7 @@ def test_a_script_found_through_the_zones_routes_does_not_deadlock(cloudflare, s
     from cf_fake import PREFIX, envelope
     from fakeserver import Reply
 
-    fake = cloudflare()
+    cloudflare()
     routes = [{"id": "r1", "pattern": "ops.opencto.works/*", "script": "opencto-api"}]
     server.route("GET", f"{PREFIX}/zones/{ZONE}/workers/routes", Reply(json=envelope(routes)))
     env = {**os.environ, "OPENCTO_API_BASE_URL": "https://ops.opencto.works"}

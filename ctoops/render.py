@@ -287,7 +287,7 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
             {
                 "check": r.name,
                 "result": mark(r.status, symbols=symbols),
-                "latency": f"{r.latency_ms:,.0f} ms",
+                "latency": "" if r.skipped else f"{r.latency_ms:,.0f} ms",
                 "detail": r.detail,
             }
             for r in results
@@ -298,8 +298,8 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
     rows = [
         {
             "check": r.name,
-            "result": "PASS" if r.ok else "FAIL",
-            "latency": f"{r.latency_ms:.0f} ms",
+            "result": r.status,  # SKIP is never shown as PASS: a check not run proved nothing
+            "latency": "" if r.skipped else f"{r.latency_ms:.0f} ms",
             "detail": r.detail,
         }
         for r in results

@@ -226,3 +226,15 @@ def test_a_wrong_type_in_a_mint_answer_is_exit_4_naming_the_field(ctoops, worker
     worker.route("POST", "/api/v1/realtime/token", Reply(json=answer))
     result = ctoops("realtime", "check")
     assert result.exit_code == 4 and f"`{field}`" in result.stderr
+
+
+def test_a_check_that_did_not_run_is_never_shown_as_passed(ctoops, monkeypatch, tmp_path):
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "realtime-empty")
+    report = tmp_path / "smoke.json"
+    piped = ctoops("--sandbox", "smoke", "--report-json", str(report))
+    assert piped.exit_code == 1
+    (line,) = [row for row in piped.stdout.splitlines() if row.startswith("realtime_session")]
+    assert line.split()[1] == "SKIP" and "PASS" not in line and " ms " not in line
+    checks = {c["check"]: c for c in json.loads(report.read_text())["checks"]}
+    assert checks["realtime_session"]["status"] == "skip" and checks["realtime_session"]["ok"] is None
+    assert checks["realtime_token"]["ok"] is False

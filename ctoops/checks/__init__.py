@@ -54,7 +54,7 @@ class CheckResult:
     def as_record(self) -> dict[str, Any]:
         return {
             "check": self.name,
-            "ok": self.ok,
+            "ok": None if self.skipped else self.ok,  # a check not run is neither (null)
             "status": self.status.lower(),
             "latencyMs": round(self.latency_ms, 1),
             "waitedMs": round(self.waited_ms, 1),

@@ -238,3 +238,24 @@ def test_a_check_that_did_not_run_is_never_shown_as_passed(ctoops, monkeypatch, 
     checks = {c["check"]: c for c in json.loads(report.read_text())["checks"]}
     assert checks["realtime_session"]["status"] == "skip" and checks["realtime_session"]["ok"] is None
     assert checks["realtime_token"]["ok"] is False
+
+
+@pytest.mark.parametrize("created", [10**12, 10**30, 1.5e300])
+def test_a_created_no_calendar_holds_is_shown_as_sent_not_a_crash(ctoops, worker, created):
+    worker.route(
+        "GET", "/api/v1/cto/openai/models", Reply(json={"object": "list", "data": [{"id": "m", "created": created}]})
+    )
+    result = ctoops("models", "list")
+    assert result.exit_code == 0, result.stderr
+    from decimal import Decimal
+
+    assert str(int(Decimal(str(created)))) in result.stdout  # the digits as sent (JSON numbers read exactly)
+
+
+@pytest.mark.parametrize("created", ["yesterday", True, 1.5, {"at": 1}])
+def test_a_created_that_is_not_unix_seconds_is_exit_4_naming_it(ctoops, worker, created):
+    worker.route(
+        "GET", "/api/v1/cto/openai/models", Reply(json={"object": "list", "data": [{"id": "m", "created": created}]})
+    )
+    result = ctoops("models", "list")
+    assert result.exit_code == 4 and "`created`" in result.stderr

@@ -125,10 +125,16 @@ def parse_models(body: Any, who: str) -> list[Model]:
             raise UpstreamError(f"{who} answered a model list whose item {i} has no string `id`: {_shape(item)}")
         extra = {k: v for k, v in item.items() if k not in ("id", "created", "owned_by", "object")}
         owned_by = item.get("owned_by")
+        created = _int(item.get("created"))
+        if item.get("created") is not None and created is None:
+            raise UpstreamError(
+                f"{who} answered a model list whose item {i} has a `created` that is not unix seconds: "
+                f"{_shape(item.get('created'))}"
+            )
         models.append(
             Model(
                 id=item["id"],
-                created=_int(item.get("created")),
+                created=created,
                 owned_by=owned_by if isinstance(owned_by, str) else None,
                 extra=extra,
             )

@@ -53,4 +53,9 @@ def models_list(app: AppContext, match: str | None, fmt: str) -> None:
 def _day(created: int | None) -> str:
     from ctoops.dates import iso_day
 
-    return "" if created is None else iso_day(created)
+    if created is None:
+        return ""
+    try:
+        return iso_day(created)
+    except (OverflowError, ValueError, OSError):  # not a date a calendar holds: shown as sent
+        return str(created)

@@ -241,3 +241,22 @@ def test_a_folder_of_many_files_with_odd_ones_counts_every_good_record(ctoops, t
         f"skipped 1 record: 1 not JSON (a torn record or a stray line) (first at {day / 'part-017.log.gz'}:"
         in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x1f\x8b\x08\x00garbage", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(200, 256)) * 4],
+)
+def test_a_gzip_damaged_in_its_first_bytes_is_named_not_a_crash(ctoops, tmp_path, data):
+    bad = tmp_path / "logs" / "a.log.gz"
+    bad.parent.mkdir()
+    bad.write_bytes(data)
+    alone = ctoops("errors", "trend", str(bad))
+    assert alone.exit_code == 2 and "internal error" not in alone.stderr and "a.log.gz" in alone.stderr
+    (tmp_path / "logs" / "b.log").write_text(
+        '{"EventTimestampMs": 1795262400000, "EventType": "fetch", "Outcome": "ok", "Event": {"Request": '
+        '{"URL": "https://api.opencto.works/api/v1/realtime/token", "Method": "POST"}, "Response": {"Status": 200}}}\n'
+    )
+    folder = ctoops("errors", "trend", str(tmp_path / "logs"), "--format", "json")
+    assert folder.exit_code == 0, folder.stderr
+    assert f"could not read {bad}" in folder.stderr

@@ -115,8 +115,9 @@ def _one(
     try:
         stream_cm = open_stream(item, stop)
         stream = stream_cm.__enter__()
-    except OSError as exc:
-        out.put(Note(item, unreadable=exc.strerror or str(exc)))
+    except UNREADABLE as exc:  # also a gzip stream damaged in its first bytes (EOFError, zlib.error)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        out.put(Note(item, unreadable=reason))
         return counter
 
     def emit(cut: int) -> None:

@@ -74,9 +74,46 @@ def _write(
         _fill(buffer, result, about, extra)
     except FileCreateError as exc:  # its temporary files could not be written
         inner = exc.args[0] if exc.args else None
-        raise inner if isinstance(inner, OSError) else OSError(str(exc)) from None
+        _release(exc)
+        if isinstance(inner, OSError):
+            raise OSError(inner.errno, inner.strerror) from None
+        raise OSError(str(exc)) from None
+    except OSError as exc:  # a temporary file hit a full disk or a size limit
+        _release(exc)
+        raise OSError(exc.errno, exc.strerror) from None
     with open(tmp, "wb") as fh:
         fh.write(buffer.getbuffer())
+
+
+def _release(exc: BaseException) -> None:
+    """Free what a failed XlsxWriter run left open, now and quietly: its half-written zip
+    (held by the traceback's frames) would otherwise complain at interpreter exit
+    ("Exception ignored in: ZipFile.__del__ ... I/O operation on closed file")."""
+    import gc
+    import sys
+    import traceback
+
+    previous = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        if getattr(unraisable.object, "__qualname__", "") != "ZipFile.__del__":
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        pending: list[Any] = [exc]
+        seen: set[int] = set()
+        while pending:  # the error, what it wraps (FileCreateError's args) and its chain
+            one = pending.pop()
+            if not isinstance(one, BaseException) or id(one) in seen:
+                continue
+            seen.add(id(one))
+            traceback.clear_frames(one.__traceback__)
+            one.__traceback__ = None
+            pending += [one.__context__, one.__cause__, *one.args]
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def _fill(

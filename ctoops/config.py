@@ -74,7 +74,7 @@ class Setting(click.Option):
         except click.BadParameter as exc:
             name = (self.name or "").replace("_", "-")
             where = describe_source(ctx, self.name or "", self.opts[0], self.envvar)
-            raise BadInput(f"{name} from {where}: {exc.message}") from None
+            raise BadInput(f"invalid {name} (from {where}): {exc.message}") from None
 
 
 def describe_source(ctx: click.Context, name: str, flag: str, envvar: Any) -> str:

@@ -186,6 +186,8 @@ class HttpClient:
             self._log(f"{method} {shown} -> {status} in {ms:.0f} ms ({self._ids(attempt, request_id)})")
             if 200 <= status < 300:
                 return Response(status, self._parse_success(status, headers, content), request_id)
+            if 300 <= status < 400:
+                raise self._redirected(status, headers)
             error = self.errors.read_error(status, headers, content)
             decision = retry.decide(status, headers, error, attempt, max_wait=self._max_wait)
             if decision.retry and attempt < allowed:
@@ -219,6 +221,17 @@ class HttpClient:
             finally:
                 response.close()
         return response.status_code, response.headers, b"".join(parts)
+
+    def _redirected(self, status: int, headers: Mapping[str, str]) -> UpstreamError:
+        """A 3xx is never followed (it would carry the credential to wherever it points): exit 4,
+        naming where it pointed, the URL masked."""
+        location = headers.get("location")
+        where = f" to {mask_url(location)}" if location else " with no location"
+        return UpstreamError(
+            f"{self.who} at {mask_url(self.base_url)} answered {status} (a redirect{where}); ctoops does "
+            f"not follow redirects, so the credential stays with the host you set: check {self.errors.setting}",
+            status=status,
+        )
 
     def _wait(self, seconds: float, why: str, attempt: int) -> None:
         act = activity.current()

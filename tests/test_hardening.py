@@ -212,6 +212,23 @@ def test_an_endless_answer_is_cut_off(ctoops, worker):
     assert result.exit_code == 4 and "larger than 64 MiB" in result.stderr
 
 
+@pytest.mark.parametrize("via", ["opencto", "openai"])
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_never_followed_and_is_exit_4_on_both_paths(ctoops, worker, monkeypatch, via, status):
+    # a redirect would carry the credential to the host it names: not followed, named, exit 4
+    monkeypatch.setenv("OPENAI_BASE_URL", worker.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    away = Reply(status, body="", headers={"location": "https://elsewhere.example/steal?api_key=" + TOKEN})
+    worker.route("GET", "/api/v1/cto/openai/models", away)
+    worker.route("GET", "/v1/models", away)
+    result = ctoops("--via", via, "models", "list")
+    assert result.exit_code == 4, result.all
+    assert f"answered {status} (a redirect to https://elsewhere.example/steal" in result.stderr
+    assert "does not follow redirects" in result.stderr and result.stderr.count("\n") == 1
+    assert_no_fragment(result.all, TOKEN, KEY)
+    assert len(worker.requests) == 1  # not retried, not followed
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_a_config_path_that_is_not_a_file_is_refused_without_blocking(ctoops, monkeypatch, tmp_path, kind):
     if kind == "fifo":

@@ -34,7 +34,15 @@ class UrlType(ParamType):
         if text is None or not re.match(r"^https?://[^/\s]+", text) or re.search(r"[\s\x00-\x1f\x7f]", text):
             self.fail(f"{value!r} is not an http(s) URL", param, ctx)
         for secret in url_secrets(text):
-            register(secret)
+            register(secret)  # before any message can show the value
+        if "?" in text or "#" in text:
+            # httpx would append every request path to the query ('/v1?k=v/models'): a silent misroute
+            self.fail(
+                f"{value!r} has a query string or fragment; a base URL takes neither "
+                "(credentials belong in the token and key settings)",
+                param,
+                ctx,
+            )
         return text
 
 

@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
+
 from ctoops.cloudflare.api import DEFAULT_BASE_URL
 from ctoops.errors import BadInput
+from ctoops.params import UrlType
 from ctoops.redact import register
 
 PRODUCTION_HOST = "api.opencto.works"
@@ -140,9 +143,10 @@ def resolve(app: Any) -> CloudflareSettings:
     if script.value is None and (implied := default_script(s.api_url)):
         script = Setting(implied, f"derived from the API URL {s.api_url}")
     base = pick(("CLOUDFLARE_BASE_URL",), "cloudflare_base_url", None)
-    base_url = (base.value or DEFAULT_BASE_URL).rstrip("/")
-    if not base_url.startswith(("http://", "https://")):
-        raise BadInput(f"CLOUDFLARE_BASE_URL from {base.source}: {base_url!r} is not an http(s) URL")
+    try:  # the same rule as every base URL (http(s), no query or fragment, credentials registered)
+        base_url = UrlType().convert(base.value or DEFAULT_BASE_URL, None, None)
+    except click.BadParameter as exc:
+        raise BadInput(f"invalid CLOUDFLARE_BASE_URL (from {base.source}): {exc.message}") from None
     for name, item in (("account id", account), ("zone id", zone)):
         if item.value and not item.value.replace("-", "").isalnum():
             raise BadInput(f"Cloudflare {name} from {item.source}: {item.value!r} is not an id (32 hex digits)")

@@ -153,16 +153,28 @@ def write_reports(
     junit: str | None = None,
     report_json: str | None = None,
     prom_file: str | None = None,
-) -> None:
+) -> list[str]:
+    """Write each report asked for, atomically. A report that cannot be written does not stop
+    the others: returns one message per report not written ("cannot write PATH: reason"),
+    empty when all were."""
+    from ctoops.errors import CtoopsError
     from ctoops.files import atomic_write_text
     from ctoops.render import dumps
 
-    if junit:
-        atomic_write_text(Path(junit), junit_xml(results, info))
-    if report_json:
-        atomic_write_text(Path(report_json), dumps(json_report(results, info)) + "\n")
-    if prom_file:
-        atomic_write_text(Path(prom_file), prometheus(results, info), mode=0o644)
+    unwritten: list[str] = []
+    jobs: list[tuple[str | None, Callable[[], str], int | None]] = [
+        (junit, lambda: junit_xml(results, info), None),
+        (report_json, lambda: dumps(json_report(results, info)) + "\n", None),
+        (prom_file, lambda: prometheus(results, info), 0o644),
+    ]
+    for path, text, mode in jobs:
+        if not path:
+            continue
+        try:
+            atomic_write_text(Path(path), text(), mode=mode)
+        except CtoopsError as exc:
+            unwritten.append(exc.format_message())
+    return unwritten
 
 
 def check_report_paths(

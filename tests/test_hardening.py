@@ -353,6 +353,24 @@ def test_a_report_to_a_special_file_is_streamed_not_replaced(ctoops, tmp_path):
     assert null.exit_code == 0 and Path("/dev/null").is_char_device()
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fail a write")
+@pytest.mark.parametrize("command", [("smoke",), ("runbook", "run", "openai-ops")])
+def test_a_report_that_cannot_be_written_loses_no_result(ctoops, monkeypatch, tmp_path, command):
+    # /dev/full fails every write with ENOSPC: the run's results are printed, the other
+    # reports written, and the run fails naming the report (exit 2 when every check passed)
+    report = tmp_path / "r.json"
+    result = ctoops("--sandbox", *command, "--prom-file", "/dev/full", "--report-json", str(report))
+    assert result.exit_code == 2, result.all
+    assert "realtime_token" in result.stdout and "PASS" in result.stdout  # the results, not lost
+    assert json.loads(report.read_text())["ok"] is True
+    assert "every check passed, but reports not written: cannot write /dev/full" in result.stderr
+    # a failing run keeps its own exit code and still names the report it could not write
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "models-502")
+    failing = ctoops("--sandbox", "--max-retries", "0", *command, "--prom-file", "/dev/full")
+    assert failing.exit_code == 4, failing.all
+    assert "models" in failing.stdout and "reports not written: cannot write /dev/full" in failing.stderr
+
+
 def test_a_report_through_a_link_writes_its_target_and_says_so(ctoops, tmp_path):
     target = tmp_path / "real.json"
     target.write_text("{}")

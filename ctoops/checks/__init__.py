@@ -151,21 +151,29 @@ def exit_code(results: Sequence[CheckResult]) -> int:
     return int(ExitCode.CHECK_FAILED)
 
 
-def finish(results: Sequence[CheckResult], what: str) -> None:
+def finish(results: Sequence[CheckResult], what: str, *, unwritten: Sequence[str] = ()) -> None:
     """Raise the run's exit code when any check failed: one line naming each distinct cause
-    once (``what``: "smoke", "runbook openai-ops", ...). Returns when every check passed."""
-    from ctoops.errors import with_exit_code
+    once (``what``: "smoke", "runbook openai-ops", ...). ``unwritten``: the reports that could
+    not be written ("cannot write PATH: reason"); with every check passed they are exit 2 (a
+    CI job must not read a stale report as this run's), else named after the failures, whose
+    exit code stands. Returns when every check passed and every report was written."""
+    from ctoops.errors import ExitCode, with_exit_code
 
     code = exit_code(results)
+    lost = f"reports not written: {'; '.join(unwritten)}" if unwritten else ""
     if code == 0:
+        if lost:
+            raise with_exit_code(f"{what}: every check passed, but {lost}", ExitCode.BAD_INPUT)
         return
     failed = [r for r in results if not r.ok]
     if not failed:
-        raise with_exit_code(f"{what}: no check ran", code)
+        raise with_exit_code(f"{what}: no check ran" + (f"; {lost}" if lost else ""), code)
     causes: dict[str, list[str]] = {}
     for r in failed:
         causes.setdefault(r.detail, []).append(r.name)
     parts = [f"{', '.join(names)}: {detail}" for detail, names in causes.items()]
+    if lost:
+        parts.append(lost)
     raise with_exit_code(f"{what}: {len(failed)} of {len(results)} checks failed: " + "; ".join(parts), code)
 
 

@@ -180,12 +180,14 @@ def run_reported(
     report_json: str | None,
     prom_file: str | None,
     inputs: tuple[str, ...] = (),
-) -> tuple[list[Any], Any]:
+) -> tuple[list[Any], Any, list[str]]:
     """``run()`` the checks and write the reports whatever the outcome: when the run stops
     before any check (no token, a bad setting), the reports say so with that error as a
     failed ``setup`` check, so a stale ``.prom`` never keeps saying the last run passed.
     ``inputs`` (the runbook file) and the config file are never overwritten by a report.
-    Returns (results, RunInfo); re-raises the setup error after writing."""
+    Returns (results, RunInfo, reports not written): a report that cannot be written (a full
+    disk, a folder gone) loses no result, the caller prints them and then fails (``finish``).
+    Re-raises the setup error after writing."""
     from ctoops.checks import CheckResult
     from ctoops.checks.clock import now
     from ctoops.config import config_path
@@ -204,8 +206,9 @@ def run_reported(
     except CtoopsError as exc:
         failed = CheckResult("setup", False, exc.format_message(), 0.0, int(exc.exit_code), started)
         info = run_info(app, suite, started, now())
-        write_reports([failed], info, junit=junit, report_json=report_json, prom_file=prom_file)
+        for problem in write_reports([failed], info, junit=junit, report_json=report_json, prom_file=prom_file):
+            app.notify(problem)
         raise
     info = run_info(app, suite, started, now())
-    write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
-    return results, info
+    unwritten = write_reports(results, info, junit=junit, report_json=report_json, prom_file=prom_file)
+    return results, info, unwritten

@@ -116,7 +116,7 @@ def runbook_run(
         return core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
 
     suite = f"runbook {book.name}"
-    results, info = run_reported(
+    results, info, unwritten = run_reported(
         app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file, inputs=(str(path),)
     )
     if fmt == "json":
@@ -129,7 +129,7 @@ def runbook_run(
             f"\n{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
             f" in {info.finished_at - info.started_at:.1f}s"
         )
-    finish(results, suite)
+    finish(results, suite, unwritten=unwritten)
 
 
 def _printer(total: int) -> Any:

@@ -78,10 +78,12 @@ def smoke(
         )
         return run_checks(plan)
 
-    results, info = run_reported(app, "smoke", run, junit=junit, report_json=report_json, prom_file=prom_file)
+    results, info, unwritten = run_reported(
+        app, "smoke", run, junit=junit, report_json=report_json, prom_file=prom_file
+    )
     if fmt == "json":
         emit(json_report(results, info), "json")
     else:
         header = {"smoke": f"via {info.via}, {info.target}", "workspace": info.workspace, "traceId": app.trace_id}
         emit_checks(results, fmt, header=header if fmt == "table" else None)
-    finish(results, "smoke")
+    finish(results, "smoke", unwritten=unwritten)

@@ -92,9 +92,14 @@ class AppContext:
     @property
     def store(self) -> SecretStore:
         if self._store is None:
-            from ctoops.secrets import SecretStore
+            if self.settings.sandbox:  # never the OS keyring or the credentials file
+                from ctoops.sandbox.store import SandboxStore
 
-            self._store = SecretStore(self.settings.config_path.parent / "credentials.json")
+                self._store = SandboxStore(self.settings.profile)
+            else:
+                from ctoops.secrets import SecretStore
+
+                self._store = SecretStore(self.settings.config_path.parent / "credentials.json")
         return self._store
 
     def token(self) -> Resolved:

@@ -131,7 +131,7 @@ SANDBOX_PROMPTS = [
     (["keys", "set", "--local"], "OpenAI API key:"),
     (["keys", "set", "--local", "--admin"], "OpenAI admin key:"),
     (["auth", "login"], None),  # the sandbox needs no token: no prompt at all
-    (["auth", "login", "--cloudflare"], "Cloudflare API token:"),
+    (["auth", "login", "--cloudflare"], None),  # nor for Cloudflare: the sandbox answers no Cloudflare API
 ]
 PROMPT_CALLS = re.compile(r"\b(?:read_secret|confirm|click\.prompt|click\.confirm)\(")
 

@@ -31,6 +31,8 @@ def openai_key_check(backend: Backend, hint: str, source: str, admin: bool) -> C
     one-day costs page. A key OpenAI rejects (401/403) is a failed check (exit 1) naming
     OpenAI's code; a quota 429 stays exit 5, an outage exit 4."""
 
+    who = "the sandbox's simulated OpenAI" if backend.sandbox else "OpenAI"
+
     def check() -> Outcome:
         try:
             if admin:
@@ -38,16 +40,16 @@ def openai_key_check(backend: Backend, hint: str, source: str, admin: bool) -> C
 
                 day = day_start(clock.now()) - DAY
                 backend.costs_page(UsageRequest("costs", day, day + DAY, "1d", limit=1))
-                return Outcome(f"OpenAI accepted the admin key {hint} from {source} (costs API)")
+                return Outcome(f"{who} accepted the admin key {hint} from {source} (costs API)")
             models = backend.list_models()
         except NotAuthenticated as exc:
             raise CheckFailed(
-                f"OpenAI rejected the {'admin ' if admin else ''}key {hint} from {source} "
+                f"{who} rejected the {'admin ' if admin else ''}key {hint} from {source} "
                 f"({exc.status} {exc.code or 'error'}): {exc.format_message()}",
                 status=exc.status,
                 code=exc.code,
             ) from None
-        return Outcome(f"OpenAI accepted the key {hint} from {source}: {len(models)} models", {"models": len(models)})
+        return Outcome(f"{who} accepted the key {hint} from {source}: {len(models)} models", {"models": len(models)})
 
     return check
 

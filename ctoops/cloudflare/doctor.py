@@ -84,6 +84,20 @@ def unconfigured() -> list[Finding]:
     return [FILES] + [Finding(s, None, SHOWS[s], token + NEEDS[s], "no Cloudflare token") for s in SHOWS]
 
 
+def sandbox() -> list[Finding]:
+    """The findings under ``--sandbox``: files, the built-in log sample, and the Cloudflare
+    sources marked not simulated (the sandbox answers no Cloudflare API, so none is probed)."""
+    sample = Finding(
+        "sandbox sample",
+        True,
+        "ctoops' built-in sample of wrangler tail output (simulated traffic, not real logs)",
+        "nothing: `ctoops --sandbox errors trend`",
+    )
+    return [FILES, sample] + [
+        Finding(s, None, SHOWS[s], NEEDS[s], "not simulated: the sandbox answers no Cloudflare API") for s in SHOWS
+    ]
+
+
 def _why(exc: CtoopsError) -> str:
     return exc.format_message()
 

@@ -42,6 +42,9 @@ def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_stor
       echo "$OPENCTO_TOKEN" | ctoops --profile prod auth login --with-token
       ctoops auth login --cloudflare
     """
+    if app.settings.sandbox:  # before any prompt: the simulation needs no token and keeps none
+        app.notify("sandbox: no token is needed, nothing was stored")
+        return
     if cloudflare:
         from ctoops.cloudflare.login import login
         from ctoops.keys import clean_secret
@@ -61,16 +64,13 @@ def auth_login(app: AppContext, with_token: bool, no_verify: bool, insecure_stor
     from ctoops.secrets import token_account
 
     s = app.settings
-    if s.sandbox:
-        app.notify("sandbox: no token is needed, nothing was stored")
-        return
     token = clean_secret(read_secret("OpenCTO token", with_token, "--with-token"), "token")
     register(token)
     if not no_verify:
         backend = backends.worker_backend(app, token)
         token_check(backend, s.workspace, mask(token), "the prompt")()
     where = app.store.set(token_account(s.profile, s.api_url), token, insecure=insecure_storage)
-    if insecure_storage:
+    if insecure_storage and not s.sandbox:
         app.notify(f"warning: the token is saved in plain text in {app.store.insecure_path}")
     profile = f" (profile {s.profile})" if s.profile else ""
     click.echo(f"Logged in to {s.api_url}{profile}: token {mask(token)} saved in {where}")
@@ -128,6 +128,10 @@ def auth_logout(app: AppContext, cloudflare: bool) -> None:
     """Remove the stored token for this profile and API URL (keyring and insecure file)."""
     from ctoops.secrets import token_account
 
+    s = app.settings
+    if s.sandbox:
+        app.notify("sandbox: no token is stored for the simulation; nothing was removed")
+        return
     if cloudflare:
         from ctoops.cloudflare.login import logout
 
@@ -138,7 +142,6 @@ def auth_logout(app: AppContext, cloudflare: bool) -> None:
             app.notify("no stored Cloudflare token or ids for this profile; nothing to remove")
         return
 
-    s = app.settings
     deleted = app.store.delete(token_account(s.profile, s.api_url))
     if deleted:
         click.echo(f"Logged out of {s.api_url}: removed the token from {', '.join(deleted)}")

@@ -26,7 +26,8 @@ def doctor_logs(app: AppContext, fmt: str) -> None:
 
     Probes Workers Observability, GraphQL analytics and the live tail with one read-only
     call each (no tail is created). Exits 0 when a Cloudflare source is usable, 1 when none
-    is, 3 with no Cloudflare token (files are always usable).
+    is, 3 with no Cloudflare token (files are always usable). With --sandbox: the built-in
+    log sample and files (exit 0); Cloudflare is not simulated, so nothing is probed.
 
     \b
     Examples:
@@ -39,6 +40,10 @@ def doctor_logs(app: AppContext, fmt: str) -> None:
     from ctoops.errors import CheckFailed, NotAuthenticated
     from ctoops.render import emit
 
+    if app.settings.sandbox:  # no Cloudflare call, no keyring: the simulation's own sources
+        app.notify("sandbox: the simulation's log sources, not a real deployment's")
+        emit([f.row() for f in core.sandbox()], fmt, columns=["source", "usable", "shows", "needs", "detail"])
+        return
     settings = resolve(app)
     if settings.configured:
         from ctoops.cloudflare.target import make_target

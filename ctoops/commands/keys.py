@@ -82,7 +82,7 @@ def keys_set(
     s = app.settings
     if local:
         where = app.store.set(openai_account(s.profile, admin), key, insecure=insecure_storage)
-        if insecure_storage:
+        if insecure_storage and not s.sandbox:
             app.notify(f"warning: the key is saved in plain text in {app.store.insecure_path}")
         record: dict[str, Any] = {
             "provider": PROVIDER,

@@ -1,0 +1,72 @@
+"""--sandbox covers the commands that touch no worker too (G's break report): keys --local,
+auth logout and doctor logs read and write no keyring or credentials file, name no real
+deployment, and say that what answered is the simulation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+REAL = ("opencto.works", "api.openai.com", "cloudflare.com")
+
+
+def _nothing_real(text: str) -> None:
+    for real in REAL:
+        assert real not in text, real
+
+
+def test_keys_set_local_keeps_the_key_in_memory_only(ctoops, isolated):
+    key = "sk-proj-Sandbox0Local1Key2Abc3Def4Gh9z"
+    saved = ctoops("--sandbox", "keys", "set", "--local", "--stdin", "--format", "json", input=key)
+    assert saved.exit_code == 0, saved.all
+    record = json.loads(saved.stdout)
+    assert record["keyHint"] == "****Gh9z" and record["location"].startswith("the sandbox (in memory")
+    assert "the sandbox's simulated OpenAI accepted the key ****Gh9z" in saved.stderr
+    assert not (isolated / "keyring.json").exists()  # the test keyring was never written
+    assert not list(isolated.rglob("credentials.json"))
+    _nothing_real(saved.all)
+
+
+@pytest.mark.parametrize(("admin", "hint"), [((), "****sbx1"), (("--admin",), "****sbx2")])
+def test_keys_validate_local_uses_the_simulated_key(ctoops, isolated, admin, hint):
+    result = ctoops("--sandbox", "keys", "validate", "--local", *admin)
+    assert result.exit_code == 0, result.all
+    assert f"the sandbox's simulated OpenAI accepted the {'admin ' if admin else ''}key {hint}" in result.stdout
+    assert not (isolated / "keyring.json").exists()
+    _nothing_real(result.all)
+
+
+def test_keys_list_and_delete_local_stay_in_the_sandbox(ctoops, isolated):
+    listed = ctoops("--sandbox", "keys", "list", "--local", "--format", "json")
+    assert listed.exit_code == 0, listed.all
+    assert [(r["kind"], r["keyHint"]) for r in json.loads(listed.stdout)] == [
+        ("api", "****sbx1"),
+        ("admin", "****sbx2"),
+    ]
+    deleted = ctoops("--sandbox", "keys", "delete", "--local", "--yes")
+    assert deleted.exit_code == 0 and "from the sandbox (in memory" in deleted.stdout
+    assert not (isolated / "keyring.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["auth", "logout"], ["auth", "logout", "--cloudflare"], ["auth", "login", "--cloudflare"]]
+)
+def test_auth_under_the_sandbox_touches_nothing_and_names_no_real_url(ctoops, isolated, args):
+    result = ctoops("--sandbox", *args, input="")
+    assert result.exit_code == 0, result.all
+    assert result.stderr.startswith("ctoops: sandbox: ")
+    assert not (isolated / "keyring.json").exists()
+    _nothing_real(result.all)
+
+
+def test_doctor_logs_under_the_sandbox_shows_its_sample_and_probes_nothing(ctoops, monkeypatch):
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "cf-Sandbox0Token1Never2Sent3")  # set, yet never used
+    monkeypatch.setenv("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9")  # a call would be refused, exit 4
+    result = ctoops("--sandbox", "doctor", "logs", "--format", "json")
+    assert result.exit_code == 0, result.all
+    rows = {r["source"]: r for r in json.loads(result.stdout)}
+    assert rows["sandbox sample"]["usable"] == "yes" and rows["files"]["usable"] == "yes"
+    for source in ("observability", "graphql", "live"):
+        assert rows[source]["usable"] == "not probed" and "not simulated" in rows[source]["detail"]
+    _nothing_real(result.all)

@@ -157,6 +157,23 @@ def test_via_openai_reads_both_answer_shapes(ctoops, server, monkeypatch, answer
     assert SECRET not in result.all
 
 
+@pytest.mark.parametrize(
+    ("minted", "noted"),
+    [("gpt-realtime-mini", True), ("gpt-realtime-2025-08-28", False), ("gpt-realtime", False)],
+)
+def test_a_secret_minted_for_another_model_passes_with_a_note(ctoops, server, monkeypatch, minted, noted):
+    # --no-connect proves the secret, not the session's model: a mismatch is noted, not failed
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-realtimeKey00000000000000")
+    body = {"value": SECRET, "expires_at": int(time.time()) + 300, "session": {"type": "realtime", "model": minted}}
+    server.route("POST", "/v1/realtime/client_secrets", Reply(json=body))
+    result, report = check(ctoops, "--via", "openai", options=("--model", "gpt-realtime", "--no-connect"))
+    assert result.exit_code == 0, result.stderr
+    assert report["model"] == minted
+    assert (f"note: minted for {minted}, not gpt-realtime as asked" in result.all) is noted
+    assert (report.get("modelAsked") == "gpt-realtime") is noted
+
+
 def test_sandbox_passes_and_says_it_is_the_sandbox(ctoops):
     result, report = check(ctoops, "--sandbox")
     assert result.exit_code == 0, result.stderr

@@ -24,7 +24,7 @@ from ctoops.checks import Check, Outcome, Skip, clock
 from ctoops.dates import iso_second
 from ctoops.errors import CheckFailed, CtoopsError
 from ctoops.realtime_probe import Auth, StageTimeouts, probe
-from ctoops.realtime_protocol import websocket_url
+from ctoops.realtime_protocol import same_model, websocket_url
 from ctoops.redact import mask, register
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ def realtime_check(
     """A check that mints a secret for ``model`` (``workspace`` picks the worker's limiter
     bucket; ``mint`` shares the mint with ``session_check``) and fails (exit 1) when it is
     missing, empty, without expiry, expired, or valid for less than ``min_ttl`` seconds.
-    Data: model, secretHint, expiresAt (unix s), ttlSeconds."""
+    Data: model, secretHint, expiresAt (unix s), ttlSeconds; modelAsked when the secret names
+    another model than ``model`` (noted in the detail, not a failure)."""
     shared = mint or SharedMint(lambda: backend.mint_realtime_secret(model, workspace))
 
     def check() -> Outcome:
@@ -71,9 +72,15 @@ def realtime_check(
                 f"{min_ttl:g}s (expiresAt {iso_second(secret.expires_at)})",
                 data=data,
             )
+        note = ""
+        if secret.model and not same_model(model, secret.model):
+            # not a failure (the secret is good), but the session will not be on the model asked
+            # for; a dated snapshot of the alias asked for (gpt-realtime-2025-08-28) is no mismatch
+            data["modelAsked"] = model
+            note = f"; note: minted for {secret.model}, not {model} as asked"
         return Outcome(
             f"client secret {mask(secret.value)} for {data['model']}, valid {ttl}s "
-            f"(until {iso_second(secret.expires_at)})",
+            f"(until {iso_second(secret.expires_at)}){note}",
             data,
         )
 

@@ -162,6 +162,8 @@ def _record(app: AppContext, model: str, results: list[CheckResult], auth: str |
         record["sessionDetail"] = ("skipped: " if session.skipped else "") + session.detail
         if record["secretHint"] is None:
             record["secretHint"] = session.data.get("secretHint")
+    if token.data.get("modelAsked"):  # the secret names another model: noted, not failed
+        record["modelAsked"] = token.data["modelAsked"]
     code = next((r.data["errorCode"] for r in results if not r.ok and r.data.get("errorCode")), None)
     if code:
         record["errorCode"] = code

@@ -119,7 +119,9 @@ def decide(
     if not (should == "true" or status in RETRY_STATUSES or status >= 500):
         return Decision(False)
     wait = server_wait(lower, error, status, now=now)
-    if wait is None:
+    if wait is None or wait <= 0:
+        # no sign, or "now" (Retry-After: 0, a date already past): the backoff, never a tight
+        # loop against a server that is failing (as openai-python does outside 0 < wait <= 60)
         return Decision(True, backoff(attempt, jitter))
     if wait > max_wait:
         return Decision(False, wait, f"it asks to wait {_seconds(wait)}, more than ctoops waits ({max_wait:.0f}s)")
@@ -208,4 +210,8 @@ def _http_date(text: str) -> float | None:
 
 
 def _seconds(wait: float) -> str:
-    return f"{wait:.0f}s ({wait / 60:.0f} min)" if wait >= 120 else f"{wait:.0f}s"
+    """``90s``; from 2 minutes on also in minutes, to one decimal: ``150s (2.5 min)``."""
+    if wait < 120:
+        return f"{wait:.0f}s"
+    minutes = f"{wait / 60:.1f}".removesuffix(".0")
+    return f"{wait:.0f}s ({minutes} min)"

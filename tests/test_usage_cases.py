@@ -82,7 +82,7 @@ def one_page(results: list, start: int = 1790640000) -> dict:
             one_page([{"input_tokens": "10", "output_tokens": 1, "num_model_requests": 1}]),
             '`input_tokens` = "10"',
         ),
-        ("/v1/organization/usage/completions", one_page(["result"]), "result 0 of the bucket of 2026-09-29"),
+        ("/v1/organization/usage/completions", one_page(["result"]), "`results[0]` of the bucket of 2026-09-29"),
         ("/v1/organization/usage/completions", one_page({"0": {}}), "results are an object"),
         ("/v1/organization/usage/completions", {**one_page([]), "has_more": "false"}, '`has_more` = "false"'),
     ],

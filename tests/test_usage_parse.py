@@ -152,7 +152,7 @@ def test_a_wrong_type_in_a_usage_result_is_named(body, field, shown):
         parse_usage(body, "completions", group, "the usage API")
     message = info.value.message
     assert info.value.exit_code == 4
-    assert field in message and shown in message and "1970-01-02" in message and "result 0" in message
+    assert field in message and shown in message and "1970-01-02" in message and "(results[0])" in message
 
 
 def test_an_integral_number_sent_as_a_float_is_kept_as_the_count():
@@ -171,7 +171,7 @@ def test_an_integral_number_sent_as_a_float_is_kept_as_the_count():
         (page([{"start_time": 86400, "end_time": "172800", "results": []}]), '`end_time` = "172800"'),
         (page([{"start_time": 86400, "end_time": 86400, "results": []}]), "after its start_time"),
         (page([{"start_time": 86400, "end_time": 172800, "results": "none"}]), "results are a string"),
-        (page([{"start_time": 86400, "end_time": 172800, "results": [[1]]}]), "result 0 of the bucket of 1970-01-02"),
+        (page([{"start_time": 86400, "end_time": 172800, "results": [[1]]}]), "`results[0]` of the bucket of 1970-01-02"),
         ({"object": "page", "data": [], "has_more": "no"}, '`has_more` = "no"'),
         ({"object": "page", "data": [], "has_more": True, "next_page": 7}, "`next_page` = 7"),
     ],

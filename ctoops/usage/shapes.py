@@ -128,16 +128,17 @@ def costs_names(group_by: tuple[str, ...] | list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class _Where:
-    """Where a value sits, for the error that names it (formatted only when raised)."""
+    """Where a value sits, for the error that names it (formatted only when raised):
+    ``path`` is its place in the page as a JSON path (``results[0]``, ``data[3]``; 0-based)."""
 
     who: str
     start: int
-    index: int
+    path: str
 
     def fail(self, field: str, value: Any, expected: str) -> UpstreamError:
         return UpstreamError(
             f"{self.who} answered `{field}` = {_shown(value)} in the bucket of {when(self.start)} "
-            f"(result {self.index}): expected {expected}; not reading a total from it"
+            f"({self.path}): expected {expected}; not reading a total from it"
         )
 
 
@@ -277,9 +278,9 @@ def _page(body: Any, who: str, names: list[str], row_of: Callable[[dict[str, Any
         for j, result in enumerate(results):
             if not isinstance(result, dict):
                 raise UpstreamError(
-                    f"{who} answered result {j} of the bucket of {when(start)} as {_kind(result)}, not an object"
+                    f"{who} answered `results[{j}]` of the bucket of {when(start)} as {_kind(result)}, not an object"
                 )
-            rows.append([start, end, *row_of(result, _Where(who, start, j))])
+            rows.append([start, end, *row_of(result, _Where(who, start, f"results[{j}]"))])
         starts.append(start)
         if results:
             filled.add(start)
@@ -293,10 +294,10 @@ def _legacy(body: dict[str, Any], group_by: tuple[str, ...], bucket_seconds: int
     sums: dict[tuple[Any, ...], dict[str, int | None]] = {}
     for i, item in enumerate(body["data"]):
         if not isinstance(item, dict) or type(item.get("aggregation_timestamp")) is not int:
-            raise UpstreamError(f"{who} answered legacy entry {i} without an integer `aggregation_timestamp`")
+            raise UpstreamError(f"{who} answered legacy entry `data[{i}]` without an integer `aggregation_timestamp`")
         stamp = item["aggregation_timestamp"]
         start = stamp - stamp % bucket_seconds
-        where = _Where(who, start, i)
+        where = _Where(who, start, f"data[{i}]")
         groups = {ours: _group(item.get(theirs), theirs, where) for theirs, ours in LEGACY_GROUPS.items()}
         key = (start, *(groups.get(g) for g in group_by))
         entry = sums.setdefault(key, dict.fromkeys(LEGACY_METRICS.values(), 0))

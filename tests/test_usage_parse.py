@@ -171,7 +171,10 @@ def test_an_integral_number_sent_as_a_float_is_kept_as_the_count():
         (page([{"start_time": 86400, "end_time": "172800", "results": []}]), '`end_time` = "172800"'),
         (page([{"start_time": 86400, "end_time": 86400, "results": []}]), "after its start_time"),
         (page([{"start_time": 86400, "end_time": 172800, "results": "none"}]), "results are a string"),
-        (page([{"start_time": 86400, "end_time": 172800, "results": [[1]]}]), "`results[0]` of the bucket of 1970-01-02"),
+        (
+            page([{"start_time": 86400, "end_time": 172800, "results": [[1]]}]),
+            "`results[0]` of the bucket of 1970-01-02",
+        ),
         ({"object": "page", "data": [], "has_more": "no"}, '`has_more` = "no"'),
         ({"object": "page", "data": [], "has_more": True, "next_page": 7}, "`next_page` = 7"),
     ],

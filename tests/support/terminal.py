@@ -29,9 +29,14 @@ class Screen:
     output: str
     exit_code: int
     lines: list[str] = field(default_factory=list)
+    sent_at: list[int] = field(default_factory=list)  # len(output) when each step's keys were sent
 
     def __post_init__(self) -> None:
         self.lines = self.output.replace("\r\n", "\n").split("\n")
+
+    def after(self, step: int) -> str:
+        """What arrived after step ``step``'s keys were sent (its echo included)."""
+        return self.output[self.sent_at[step] :]
 
 
 @dataclass
@@ -103,6 +108,7 @@ def run_in_tty(
     )
     os.close(slave)
     received = bytearray()
+    sent_at: list[int] = []
     pending = list(steps)
     end = time.monotonic() + deadline
     try:
@@ -114,6 +120,7 @@ def run_in_tty(
                 else:
                     ready = step.until is not None and step.until.encode() in received and reading_terminal(proc.pid)
                 if ready:
+                    sent_at.append(len(received.decode("utf-8", "replace")))
                     os.write(master, step.keys)
                     pending.pop(0)
                     continue
@@ -146,7 +153,7 @@ def run_in_tty(
             proc.kill()
         proc.wait()
         os.close(master)
-    return Screen(received.decode("utf-8", "replace"), proc.returncode)
+    return Screen(received.decode("utf-8", "replace"), proc.returncode, sent_at=sent_at)
 
 
 def _become_terminal_job() -> None:

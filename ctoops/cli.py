@@ -24,7 +24,7 @@ from ctoops.config import (
     WholeNumber,
     WorkspaceType,
 )
-from ctoops.errors import CtoopsError, ExitCode, InternalError
+from ctoops.errors import CtoopsError, ExitCode, InternalError, Terminated
 
 INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
@@ -175,6 +175,9 @@ class CtoopsGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\nctoops: interrupted", err=True)
             sys.exit(INTERRUPTED)
+        except Terminated as exc:
+            click.echo("\nctoops: terminated (SIGTERM)", err=True)
+            sys.exit(exc.code)
         except click.ClickException as exc:
             setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
             exc.show()
@@ -251,7 +254,9 @@ def _exit_on_sigterm() -> Callable[[], None]:
         return lambda: None
 
     def stop(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
+        from ctoops.errors import Terminated
+
+        raise Terminated(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, stop)
 

@@ -104,6 +104,12 @@ class InternalError(CtoopsError):
     default_exit_code = ExitCode.INTERNAL
 
 
+class Terminated(SystemExit):
+    """SIGTERM (a service manager, ``kill``, a CI job cancelled), raised in the main thread by
+    ctoops' handler: the run ends as on Ctrl-C, every ``finally`` running, with one line and
+    exit 143 (128 + SIGTERM). A ``SystemExit``, so no ``except Exception`` swallows it."""
+
+
 def with_exit_code(message: str, code: int) -> CtoopsError:
     """An error for a set of failed checks, carrying the exit code they settled on."""
     return CtoopsError(message, exit_code=code)

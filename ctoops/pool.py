@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ctoops.errors import Terminated
+
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -22,14 +24,14 @@ def thread_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
     """A ``ThreadPoolExecutor`` of ``workers`` threads named ``name-N``. Left normally or
     by an error it waits for every running task, as the executor does (the callers stop their
     tasks on an error, and a library caller gets no thread left running behind its back); left
-    by Ctrl-C (``KeyboardInterrupt``) it cancels the queued tasks, does not wait for the
-    running ones, and re-raises."""
+    by Ctrl-C (``KeyboardInterrupt``) or SIGTERM (``Terminated``) it cancels the queued tasks,
+    does not wait for the running ones, and re-raises."""
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     try:
         yield pool
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     except BaseException:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,6 +117,40 @@ def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
     screen = run_in_tty(args, env=env, steps=[Step(None, b"\x03", when=lambda: len(hold.held) > 0)], deadline=30)
     assert screen.exit_code == 130, screen.output
     assert after_ctrl_c(screen) == ["ctoops: interrupted"]
+
+
+@pytest.mark.parametrize(
+    "args", [["models", "list"], ["smoke"], ["--via", "openai", "usage", "pull", "--start", "90d"]], ids=" ".join
+)
+def test_sigterm_while_waiting_is_exit_143_in_one_line_and_does_not_wait(hold, args):
+    # a service manager or a cancelled CI job sends SIGTERM: as Ctrl-C, requests in flight on
+    # worker threads are abandoned (--timeout 600 would otherwise hold the exit for minutes)
+    env = clean_env(
+        OPENCTO_API_BASE_URL=hold.url,
+        OPENCTO_TOKEN="opencto-token-Test0000001",
+        OPENAI_BASE_URL=f"{hold.url}/v1",
+        OPENAI_ADMIN_KEY="sk-admin-test-key-00000001",
+        CTOOPS_TIMEOUT="600",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctoops", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not hold.held and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hold.held, "ctoops never connected"
+        time.sleep(0.2)  # in the wait, not in the handshake
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1] == "ctoops: terminated (SIGTERM)" and "Traceback" not in err, err
+    assert out == ""
 
 
 @pytest.mark.parametrize(

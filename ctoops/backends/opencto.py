@@ -88,7 +88,8 @@ class WorkerErrors:
                 return openai_rejected(error, tried, key_fix=WORKER_KEY_FIX)
             return generic_exception(error, tried, VIA_WORKER)
         if not error.is_json or error.origin != WORKER:
-            return generic_exception(error, tried, WORKER)
+            # who really answered, as the retry notices said it (a proxy's HTML is not the worker's)
+            return generic_exception(error, tried, error.origin)
         status, code, facts = error.status, error.code, error.details
         extra = "".join(f" ({k}: {facts[k]})" for k in ("detail", "raw") if facts.get(k))
         said = f"{error.label}: {error.message}{extra}"

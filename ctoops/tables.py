@@ -12,7 +12,11 @@ terminal form (through rich), in which:
 * long category values (route groups) can be shown by a short label with a legend line;
 * a column marked ``flex`` (a free-text detail) takes the width left and is cut with ``…``;
   when the table still does not fit, columns are dropped by ``priority`` (highest first) and
-  a note says which, rather than letting the terminal wrap a row over several lines.
+  a note says which, rather than letting the terminal wrap a row over several lines;
+* when even that cannot fit (no column may go), each row is shown as a block of
+  ``field  value`` lines (as ``psql``'s expanded display), long values wrapped under their
+  field: nothing cut, nothing lost, no line wider than the terminal;
+* cell text is text: a ``[section]`` in a value is shown as sent, never read as markup.
 
 Nothing here prints; ``terminal_table`` returns the text.
 """
@@ -225,12 +229,20 @@ def terminal_table(
         legacy_windows=False,
     )
 
+    from rich.text import Text
+
     def build(kept: list[tuple[Column, list[str], str]], cut: dict[str, int]) -> Table:
-        grid = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, pad_edge=False)
+        grid = Table(
+            title=Text(title) if title else None,
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
         for column, texts, header in kept:
             longest = max([len(header), *(len(t) for t in texts)])
             grid.add_column(
-                header,
+                Text(header),
                 justify="right" if column.kind in RIGHT else "left",
                 no_wrap=True,
                 overflow="ellipsis",
@@ -243,7 +255,7 @@ def terminal_table(
             for column, texts, _ in kept:
                 style = (styles or {}).get(column.key)
                 text = texts[i]
-                row.append(text if style is None or not color else _styled(text, style(text)))
+                row.append(Text(text) if style is None or not color else _styled(text, style(text)))
             grid.add_row(*row)
         return grid
 
@@ -281,13 +293,15 @@ def terminal_table(
         victim = max(droppable, key=lambda k: (k[0].priority, kept.index(k)))
         kept.remove(victim)
         dropped.append(victim[0].title())
-    if too_narrow:
-        console.width = too_narrow
-    console.print(build(kept, cut))
-    text = console.file.getvalue()  # type: ignore[attr-defined]
+    if too_narrow:  # as blocks every column fits again: none is left out
+        kept, dropped = list(prepared), []
     notes = _legends([k[0] for k in kept], rows)
     if too_narrow:
-        notes.append(f"(this table needs {too_narrow} columns; the terminal has {width})")
+        text = _records(kept, len(rows), width, title)
+        notes.append(f"(one block per row: as a table it needs {too_narrow} columns; the terminal has {width})")
+    else:
+        console.print(build(kept, cut))
+        text = console.file.getvalue()  # type: ignore[attr-defined]
     if dropped:
         notes.append(f"(left out to fit {width} columns: {', '.join(dropped)}; --format csv shows every column)")
     import textwrap
@@ -299,7 +313,31 @@ def terminal_table(
 def _styled(text: str, style: Any) -> Any:
     from rich.text import Text
 
-    return Text(text, style=style) if style else text
+    return Text(text, style=style) if style else Text(text)
+
+
+def _records(kept: Sequence[tuple[Column, list[str], str]], count: int, width: int, title: str | None) -> str:
+    """Each row as a block of ``field  value`` lines, values wrapped under their field to
+    ``width`` (a field name wider than half the width goes on its own line); blocks apart by
+    a blank line. Plain text: the form for a table no terminal width can hold."""
+    import textwrap
+
+    label = min(max(len(header) for _, _, header in kept), width // 2)
+    room = max(width - label - 2, 10)
+    lines = [title] if title else []
+    for i in range(count):
+        if i or title:
+            lines.append("")
+        for _, texts, header in kept:
+            value = texts[i]
+            parts = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+            if len(header) > label:
+                lines.append(header)
+                lines.extend(" " * (label + 2) + part for part in parts)
+                continue
+            lines.append(f"{header.ljust(label)}  {parts[0]}".rstrip())
+            lines.extend(" " * (label + 2) + part for part in parts[1:])
+    return "\n".join(lines) + "\n"
 
 
 def _legends(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> list[str]:

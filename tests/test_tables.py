@@ -91,11 +91,35 @@ def test_a_flexible_column_is_cut_not_dropped():
     assert max(len(line) for line in fitted.text.splitlines()) <= 80
 
 
-def test_nothing_disappears_silently_when_even_the_kept_columns_do_not_fit():
-    fitted = terminal_table(trend_rows(), TREND_COLUMNS, 30, color=False)
-    assert "5xx rate" in fitted.text and "0.0%" in fitted.text
+def test_a_table_no_width_can_hold_becomes_one_block_per_row_losing_nothing():
+    rows = trend_rows()
+    fitted = terminal_table(rows, TREND_COLUMNS, 30, color=False)
     said = " ".join(n.strip() for n in fitted.notes)
-    assert "this table needs" in said and "the terminal has 30" in said
+    assert "one block per row" in said and "the terminal has 30" in said
+    assert fitted.dropped == []  # as blocks, every column fits again
+    lines = fitted.text.splitlines()
+    assert max(len(line) for line in lines) <= 30
+    blocks = fitted.text.strip().split("\n\n")
+    assert len(blocks) == len(rows) + 1  # the title (times in ...), then one block per row
+    for column in TREND_COLUMNS:
+        assert all(any(line.startswith(column.title()) for line in b.splitlines()) for b in blocks[1:]), column
+
+
+def test_a_long_value_in_a_block_wraps_under_its_field():
+    rows = [{"source": "graphql", "needs": "a token with Analytics Read on the zone " * 3}]
+    columns = [Column("source"), Column("needs", flex=True, min_width=40)]
+    fitted = terminal_table(rows, columns, 40, color=False)
+    lines = fitted.text.splitlines()
+    assert lines[0] == "source  graphql" and lines[1].startswith("needs   a token")
+    assert all(line.startswith(" " * 8) for line in lines[2:]) and max(map(len, lines)) <= 40
+    assert " ".join(line.strip() for line in lines[1:]).removeprefix("needs ").strip() == rows[0]["needs"].strip()
+
+
+@pytest.mark.parametrize("width", [40, 120])
+def test_cell_text_is_never_read_as_markup(width):
+    rows = [{"needs": "wrangler.toml [observability] enabled = true", "x": "[bold]y[/bold]"}]
+    fitted = terminal_table(rows, [Column("needs"), Column("x")], width, color=True)
+    assert "[observability]" in fitted.text and "[bold]y[/bold]" in fitted.text
 
 
 def test_colour_only_when_asked():

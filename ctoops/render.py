@@ -108,8 +108,11 @@ def emit(
     columns: Sequence[str] | None = None,
     title: str | None = None,
     out: IO[str] | None = None,
+    blocks: bool = False,
 ) -> None:
-    """Write ``data`` (a list of records, or one record) to stdout in ``fmt``."""
+    """Write ``data`` (a list of records, or one record) to stdout in ``fmt``. ``blocks``: on
+    a terminal, one ``field  value`` block per row whatever the width, for rows of prose a
+    table would have to cut (``doctor logs``)."""
     out = out or sys.stdout
     if fmt == "json":
         out.write(dumps(selected(data)) + "\n")
@@ -119,7 +122,7 @@ def emit(
     if fmt == "csv":
         write_csv(rows, columns, out)
         return
-    table(rows, columns, title=title, out=out)
+    table(rows, columns, title=title, out=out, blocks=blocks)
 
 
 def selected(data: Any) -> Any:
@@ -169,10 +172,11 @@ def table(
     title: str | None = None,
     out: IO[str] | None = None,
     styles: dict[str, str] | None = None,
+    blocks: bool = False,
 ) -> None:
     out = out or sys.stdout
     if stdout_is_tty() and out is sys.stdout:
-        fitted_table(rows, infer_columns(rows, columns), title=title, styles=_style_functions(styles))
+        fitted_table(rows, infer_columns(rows, columns), title=title, styles=_style_functions(styles), blocks=blocks)
         return
     out.write(plain_table(rows, columns, title=title))
 

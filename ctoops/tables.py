@@ -201,8 +201,10 @@ def terminal_table(
     color: bool,
     title: str | None = None,
     styles: dict[str, Any] | None = None,
+    blocks: bool = False,
 ) -> Fitted:
-    """``rows`` as a terminal table no wider than ``width`` (see the module docstring).
+    """``rows`` as a terminal table no wider than ``width`` (see the module docstring);
+    ``blocks``: one block per row whatever the width (rows of prose).
 
     ``styles`` maps a column key to a function of the cell text returning a rich style (or
     None), for verdict colours. ``color=False`` draws the same table without ANSI codes.
@@ -293,12 +295,13 @@ def terminal_table(
         victim = max(droppable, key=lambda k: (k[0].priority, kept.index(k)))
         kept.remove(victim)
         dropped.append(victim[0].title())
-    if too_narrow:  # as blocks every column fits again: none is left out
+    if too_narrow or blocks:  # as blocks every column fits again: none is left out
         kept, dropped = list(prepared), []
     notes = _legends([k[0] for k in kept], rows)
-    if too_narrow:
+    if too_narrow or blocks:
         text = _records(kept, len(rows), width, title)
-        notes.append(f"(one block per row: as a table it needs {too_narrow} columns; the terminal has {width})")
+        if too_narrow and not blocks:
+            notes.append(f"(one block per row: as a table it needs {too_narrow} columns; the terminal has {width})")
     else:
         console.print(build(kept, cut))
         text = console.file.getvalue()  # type: ignore[attr-defined]

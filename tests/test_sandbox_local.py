@@ -70,3 +70,22 @@ def test_doctor_logs_under_the_sandbox_shows_its_sample_and_probes_nothing(ctoop
     for source in ("observability", "graphql", "live"):
         assert rows[source]["usable"] == "not probed" and "not simulated" in rows[source]["detail"]
     _nothing_real(result.all)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_doctor_logs_on_a_terminal_shows_every_word_in_blocks(columns):
+    # rows of prose: a table cut "wrangler.toml [observab…" (and rich ate "[observability]")
+    from terminal import clean_env, run_in_tty
+
+    screen = run_in_tty(["--sandbox", "doctor", "logs"], env=clean_env(NO_COLOR="1"), columns=columns, deadline=60)
+    assert screen.exit_code == 0, screen.output
+    assert max(len(line) for line in screen.lines) <= columns
+    text = " ".join(line.strip() for line in screen.lines)
+    assert "wrangler.toml [observability] enabled = true on the worker" in text
+    assert "…" not in screen.output
+    assert [line.split()[1] for line in screen.lines if line.startswith("source ")][:3] == [
+        "files",
+        "sandbox",
+        "observability",
+    ]
+    assert sum(line.startswith("source ") for line in screen.lines) == 5

@@ -42,7 +42,12 @@ def doctor_logs(app: AppContext, fmt: str) -> None:
 
     if app.settings.sandbox:  # no Cloudflare call, no keyring: the simulation's own sources
         app.notify("sandbox: the simulation's log sources, not a real deployment's")
-        emit([f.row() for f in core.sandbox()], fmt, columns=["source", "usable", "shows", "needs", "detail"])
+        emit(
+            [f.row() for f in core.sandbox()],
+            fmt,
+            columns=["source", "usable", "shows", "needs", "detail"],
+            blocks=True,
+        )
         return
     settings = resolve(app)
     if settings.configured:
@@ -52,7 +57,7 @@ def doctor_logs(app: AppContext, fmt: str) -> None:
         findings = core.probe(target, now_ms=lambda: int(now() * 1000))
     else:
         findings = core.unconfigured()
-    emit([f.row() for f in findings], fmt, columns=["source", "usable", "shows", "needs", "detail"])
+    emit([f.row() for f in findings], fmt, columns=["source", "usable", "shows", "needs", "detail"], blocks=True)
     for name, shown in settings.shown().items():
         app.notify(f"{name}: {shown}")
     if not settings.configured:

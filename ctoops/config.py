@@ -105,14 +105,14 @@ def load_file(path: Path) -> dict[str, Any]:
     """The parsed config file, ``{}`` when there is none. Raises BadInput (exit 2) for a file
     that is not a regular file, too large, not TOML, or breaks the rules (unknown keys, a
     secret in it), naming the file and the rule; the file is never rewritten."""
-    import tomllib
-
     try:
         info = path.stat()
     except FileNotFoundError:
-        return {}
+        return {}  # before importing tomllib: most runs, and every --help, have no file
     except OSError as exc:
         raise BadInput(f"cannot read the config file {path}: {exc.strerror}") from None
+    import tomllib
+
     if not stat.S_ISREG(info.st_mode):
         raise BadInput(f"the config file {path} is not a regular file (a FIFO, device or folder?)")
     if info.st_size > MAX_CONFIG_BYTES:

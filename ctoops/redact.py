@@ -7,7 +7,9 @@ in any text about to be printed, logged or written to a report:
   text: as is, JSON-escaped, Python-``repr``-escaped and URL-encoded;
 * any fragment of five or more characters of such a secret (after its well-known prefix
   ``sk-``, ``sk-proj-``, ``ek_`` ...), so a secret cut in two by an excerpt, or half-masked
-  by a server (OpenAI echoes ``sk-VKMIs***...wjh3``), shows nothing of itself;
+  by a server (OpenAI echoes ``sk-VKMIs***...wjh3``), shows nothing of itself; except pieces
+  shaped like words, capitalised names or numbers (``Token``, ``ADMIN``, ``14256``), which
+  would rewrite ordinary text and data;
 * anything shaped like one (OpenAI keys, realtime client secrets, bearer tokens).
 
 Callers redact first and cut afterwards (``backends.envelope.excerpt``), so no cut can split
@@ -25,7 +27,11 @@ _PREFIXES = ("sk-proj-", "sk-admin-", "sk-svcacct-", "sk-live-", "sk-", "ek_")
 _lock = threading.Lock()
 _known: set[str] = set()  # every form of every registered secret
 _grams: dict[str, None] = {}  # FRAGMENT-long pieces of registered secrets (ordered set)
-_WORDLIKE = re.compile(r"[a-z._/:-]+")
+# pieces shaped like ordinary text, never masked as fragments (a whole secret still is):
+# words ("proxy", "Token"), names in capitals ("ADMIN", "OPENAI_API"), and numbers, dates and
+# times ("14256", "10.14", "09:30"), which data is full of: masking those rewrote amounts
+# ("10.****34") and hid the setting a fix names ("OPENAI_****_KEY")
+_WORDLIKE = re.compile(r"[a-z._/:-]+|[A-Z][a-z._/:-]+|[A-Z_./:-]+|[0-9.,:+/_-]+")
 _seen: dict[str, str] = {}  # short texts already redacted, cleared when a secret is registered
 
 # Shapes of secrets we know: OpenAI keys (sk-, sk-proj-, sk-admin-, sk-svcacct-), realtime
@@ -61,9 +67,9 @@ def register(secret: str | None) -> None:
             body = body[len(prefix) :]
             break
     grams = [body[i : i + FRAGMENT] for i in range(len(body) - FRAGMENT + 1)] if len(secret) >= 8 else []
-    # a piece of only lower-case letters and punctuation is what words look like ("proxy"):
-    # matching it would mask ordinary text; a random secret's pieces almost all hold a digit
-    # or a capital, so a cut fragment of one still shows several matching pieces
+    # a piece shaped like a word, a name in capitals or a number would mask ordinary text and
+    # data; a random secret's pieces almost all mix letters with digits or cases, so a cut
+    # fragment of one still shows several matching pieces
     grams = [g for g in grams if not _WORDLIKE.fullmatch(g)]
     with _lock:
         _known.update(f for f in forms if len(f) >= 4)

@@ -47,6 +47,20 @@ def test_costs_amount_string_case_is_exact(ctoops, openai, tmp_path):
     assert sum(Decimal(r["amount"]) for r in rows) == Decimal("25.1425634")
 
 
+def test_a_key_sharing_digits_with_the_data_does_not_rewrite_it(ctoops, openai, monkeypatch, tmp_path):
+    # the tester's key holds "14256", as the amount 10.1425634 does: masking its fragments
+    # printed "10.****34" in JSON and "25.****34" as the total; the key itself stays masked
+    key = "sk-admin-Qz14256Xwvutsrqp9999"
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", key)
+    serve(openai, "costs-amount-string", "routes.json")
+    result = ctoops("-v", "--via", "openai", "usage", "costs", *CASE_RANGE, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "10.1425634" in result.stdout and "****" not in result.stdout
+    table = ctoops("--via", "openai", "usage", "costs", *CASE_RANGE, "-o", str(tmp_path / "c.csv"))
+    assert "total 25.1425634 usd" in table.stderr
+    assert "Qz14256X" not in result.all + table.all and "Xwvutsrqp" not in result.all + table.all
+
+
 def test_costs_amount_empty_string_case_exits_4_naming_bucket_and_value(ctoops, openai, tmp_path):
     serve(openai, "costs-amount-string", "routes-empty.json")
     out = tmp_path / "costs.parquet"

@@ -360,6 +360,40 @@ def test_an_output_that_is_an_input_is_refused(ctoops, tmp_path):
     assert clobber.exit_code == 2 and config.read_text() == ""
 
 
+@pytest.mark.parametrize("report", ["--junit", "--report-json", "--prom-file"])
+def test_a_report_never_takes_a_file_a_step_reads_or_writes(ctoops, tmp_path, monkeypatch, report):
+    # the tester's runs: a report on the log a step counts, or on the export a step writes
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "mylog.json"
+    log.write_text('{"x": 1}\n')
+    read = ctoops("--sandbox", "runbook", "run", "-p", "rates.sources=mylog.json", report, "mylog.json")
+    assert read.exit_code == 2 and "also an input of this run" in read.stderr, read.all
+    assert log.read_text() == '{"x": 1}\n'
+    book = tmp_path / "book.toml"
+    book.write_text('[[step]]\nname = "rates"\nrun = "errors trend"\nwith = { sources = ["mylog.json"] }\n')
+    named = ctoops("--sandbox", "runbook", "run", str(book), report, "mylog.json")
+    assert named.exit_code == 2 and "also an input of this run" in named.stderr, named.all
+    assert log.read_text() == '{"x": 1}\n'
+    export = ctoops(
+        "--sandbox", "--via", "openai", "runbook", "run", "finance", "-p", "costs.output=fin.csv", report, "fin.csv"
+    )
+    assert export.exit_code == 2 and "also a file this run writes (fin.csv)" in export.stderr, export.all
+    assert not (tmp_path / "fin.csv").exists()  # refused before any step ran
+
+
+def test_a_step_export_never_overwrites_a_log_a_step_reads(ctoops, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mylog.json").write_text("{}\n")
+    book = tmp_path / "book.toml"
+    book.write_text(
+        '[[step]]\nname = "rates"\nrun = "errors trend"\nwith = { sources = ["mylog.json"] }\n'
+        '[[step]]\nname = "costs"\nrun = "usage costs"\nwith = { start = "7d", output = "mylog.json" }\n'
+    )
+    result = ctoops("--sandbox", "--via", "openai", "runbook", "run", str(book))
+    assert result.exit_code == 2 and "both written and read by this run" in result.stderr, result.all
+    assert (tmp_path / "mylog.json").read_text() == "{}\n"
+
+
 def test_a_report_to_a_special_file_is_streamed_not_replaced(ctoops, tmp_path):
     fifo = tmp_path / "reports.fifo"
     os.mkfifo(fifo)

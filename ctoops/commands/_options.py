@@ -180,11 +180,13 @@ def run_reported(
     report_json: str | None,
     prom_file: str | None,
     inputs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
 ) -> tuple[list[Any], Any, list[str]]:
     """``run()`` the checks and write the reports whatever the outcome: when the run stops
     before any check (no token, a bad setting), the reports say so with that error as a
     failed ``setup`` check, so a stale ``.prom`` never keeps saying the last run passed.
-    ``inputs`` (the runbook file) and the config file are never overwritten by a report.
+    ``inputs`` (the runbook file, the logs a step reads) and the config file are never
+    overwritten by a report, nor are ``outputs`` (a step's export).
     Returns (results, RunInfo, reports not written): a report that cannot be written (a full
     disk, a folder gone) loses no result, the caller prints them and then fails (``finish``).
     Re-raises the setup error after writing."""
@@ -197,7 +199,7 @@ def run_reported(
     junit, report_json, prom_file = (
         str(p) if p else None
         for p in check_report_paths(
-            junit, report_json, prom_file, inputs=(*inputs, str(config_path())), notify=app.notify
+            junit, report_json, prom_file, inputs=(*inputs, str(config_path())), outputs=outputs, notify=app.notify
         )
     )
     started = now()

@@ -116,8 +116,16 @@ def runbook_run(
         return core.execute(book, ctx, on_step=_printer(len(book.steps)) if fmt == "table" else None)
 
     suite = f"runbook {book.name}"
+    reads, writes = core.local_files(book)
     results, info, unwritten = run_reported(
-        app, suite, run, junit=junit, report_json=report_json, prom_file=prom_file, inputs=(str(path),)
+        app,
+        suite,
+        run,
+        junit=junit,
+        report_json=report_json,
+        prom_file=prom_file,
+        inputs=(str(path), *reads),
+        outputs=tuple(writes),
     )
     if fmt == "json":
         emit(json_report(results, info), "json")

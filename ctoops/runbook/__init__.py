@@ -8,7 +8,7 @@ validate``, ``usage check``, ``usage costs``, ``errors trend`` (see ``schema.PAR
 
 from __future__ import annotations
 
-from ctoops.runbook.book import DEFAULT, Runbook, Step, available, bundled, find, load, override
+from ctoops.runbook.book import DEFAULT, Runbook, Step, available, bundled, find, load, local_files, override
 from ctoops.runbook.operations import OPERATIONS, Context
 from ctoops.runbook.run import execute
 
@@ -23,5 +23,6 @@ __all__ = [
     "execute",
     "find",
     "load",
+    "local_files",
     "override",
 ]

@@ -215,3 +215,17 @@ def convert(kind: ParamType, value: Any, where: str, key: str) -> Any:
         return kind.convert(value, None, None)
     except click.BadParameter as exc:
         raise BadInput(f"{where}: `{key}`: {exc.message}") from None
+
+
+def local_files(book: Runbook) -> tuple[list[str], list[str]]:
+    """The local files a run of ``book`` reads (``errors trend`` sources; not ``-`` or a
+    ``scheme://`` URL) and writes (``usage costs`` output), as given: the paths no report
+    may take (``check_report_paths``)."""
+    reads: list[str] = []
+    writes: list[str] = []
+    for step in book.steps:
+        if step.run == "errors trend":
+            reads += [str(n) for n in step.params.get("sources") or [] if n != "-" and "://" not in str(n)]
+        elif step.run == "usage costs" and step.params.get("output"):
+            writes.append(str(step.params["output"]))
+    return reads, writes

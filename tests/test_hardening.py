@@ -132,6 +132,27 @@ def test_a_base_url_with_a_query_or_fragment_is_refused_masked(ctoops, server, m
     assert server.requests == []
 
 
+@pytest.mark.parametrize("where", ["flag", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_a_password_in_an_s3_endpoint_is_masked(ctoops, monkeypatch, where):
+    password = "Pw0Xq9Zk7Rt5Vb3Ny1"
+    url = f"http://ops:{password}@127.0.0.1:1"  # nothing listens on port 1: refused at once
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHARDENINGTEST000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hardening-test-secret-0000")
+    flag = ["--endpoint-url", url] if where == "flag" else []
+    if where != "flag":
+        monkeypatch.setenv(where, url)
+    result = ctoops("--max-retries", "0", "--timeout", "5", "errors", "trend", "s3://logs/p/", "--since", "1d", *flag)
+    assert result.exit_code == 4, result.all
+    assert "127.0.0.1:1" in result.stderr  # the endpoint is named, its password is not
+    assert_no_fragment(result.all, password)
+
+
+def test_an_s3_endpoint_with_a_query_string_is_refused(ctoops):
+    result = ctoops("errors", "trend", "s3://logs/p/", "--endpoint-url", "https://r2.example/?token=Qu3ry0Tok9")
+    assert result.exit_code == 2 and "has a query string or fragment" in result.stderr
+    assert_no_fragment(result.all, "Qu3ry0Tok9")
+
+
 def test_a_token_pasted_into_another_setting_is_masked_in_its_error(ctoops, monkeypatch):
     monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
     monkeypatch.setenv("CTOOPS_TIMEOUT", TOKEN)

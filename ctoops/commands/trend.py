@@ -8,7 +8,7 @@ import click
 
 from ctoops.commands._options import format_option, pass_app
 from ctoops.dates import iso_second as _iso
-from ctoops.params import Fraction
+from ctoops.params import Fraction, UrlType
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -56,6 +56,7 @@ def errors() -> None:
 @click.option(
     "--endpoint-url",
     metavar="URL",
+    type=UrlType(),
     help="S3 endpoint for s3:// sources (R2: https://ACCOUNT_ID.r2.cloudflarestorage.com); "
     "default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS profile's, else AWS.",
 )

@@ -14,6 +14,7 @@ docs/archives.md says more.
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -72,9 +73,18 @@ def client(storage: Storage, log: Callable[[str], None] | None = None) -> Any:
         response_checksum_validation="when_required",
         user_agent_extra="ctoops",
     )
+    from ctoops.redact import url_secrets
+
+    # a password in an endpoint URL (the flag, the aws CLI's variables, a profile) is masked in
+    # every message, botocore's "Could not connect to the endpoint URL" included
+    for url in (storage.endpoint_url, os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL")):
+        for secret in url_secrets(url or ""):
+            register(secret)
     try:
         session = boto3.session.Session()
         s3 = session.client("s3", endpoint_url=storage.endpoint_url or None, config=config)
+        for secret in url_secrets(str(s3.meta.endpoint_url or "")):
+            register(secret)
         credentials = session.get_credentials()
     except botocore.exceptions.ProfileNotFound as exc:
         raise NotAuthenticated(f"{exc} (AWS_PROFILE names a profile of ~/.aws/config or ~/.aws/credentials)") from None

@@ -80,6 +80,10 @@ class AppContext:
             if profile:
                 sources["profile"] = where or "default"
             values = {name: ctx.params[name] for name in FLAGS}
+            if values["sandbox"]:  # an unknown fault stops the run before any step (exit 2)
+                from ctoops.sandbox import parse_faults
+
+                parse_faults(os.environ.get("CTOOPS_SANDBOX_FAULTS", ""))
             self._settings = config.Settings(profile=profile, config_path=path, sources=sources, **values)
             for name in ("api_url", "openai_base_url"):
                 if url_secrets(values[name]):

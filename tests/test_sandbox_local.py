@@ -89,3 +89,34 @@ def test_doctor_logs_on_a_terminal_shows_every_word_in_blocks(columns):
         "observability",
     ]
     assert sum(line.startswith("source ") for line in screen.lines) == 5
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "said"),
+    [
+        ("rate-limited", 5, "realtime_token: OpenAI answered 429 rate_limit_exceeded"),
+        ("models-502", 4, "models: OpenAI answered 502 Bad Gateway"),
+    ],
+)
+def test_faults_play_via_openai_too(ctoops, monkeypatch, fault, code, said):
+    # they were silently ignored via openai: all PASS, exit 0
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", fault)
+    result = ctoops("--sandbox", "--via", "openai", "smoke")
+    assert result.exit_code == code, result.all
+    assert said in result.stderr
+
+
+def test_a_worker_only_fault_says_it_does_not_play_via_openai(ctoops, monkeypatch):
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "usage-date-param")
+    result = ctoops("--sandbox", "--via", "openai", "smoke", "--only", "usage")
+    assert result.exit_code == 0, result.all
+    assert "usage-date-param plays only through the worker (--via opencto); not played here" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["runbook", "run"], ["smoke"], ["realtime", "check"], ["errors", "trend"]])
+def test_an_unknown_fault_stops_every_command_before_any_step(ctoops, monkeypatch, command):
+    monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", "bogus-fault")
+    result = ctoops("--sandbox", *command)
+    assert result.exit_code == 2, result.all
+    assert "unknown fault 'bogus-fault'" in result.stderr
+    assert "PASS" not in result.stdout and "rates" not in result.stdout

@@ -33,9 +33,10 @@ FAULTS = {
     "realtime-empty": "the minted client secret is empty",
     "realtime-expiring": "the minted client secret expires in 20 s",
     "openai-invalid-key": "OpenAI rejects the key (401 invalid_api_key), also through the worker",
-    "rate-limited": "the worker's realtime bucket answers 429 QUOTA_EXCEEDED",
-    "models-502": "Cloudflare answers the models proxy with an HTML 502 page",
+    "rate-limited": "the worker's realtime bucket answers 429 QUOTA_EXCEEDED (via openai: OpenAI's 429 on the mint)",
+    "models-502": "Cloudflare answers the models proxy with an HTML 502 page (via openai: GET /models)",
 }
+WORKER_ONLY = frozenset({"usage-date-param"})  # the worker's own quirks: nothing to play via openai
 FAULTS.update(_REALTIME_FAULTS)  # the Realtime WebSocket's (ctoops.sandbox.realtime)
 
 _runs: weakref.WeakKeyDictionary[AppContext, Sandbox] = weakref.WeakKeyDictionary()
@@ -100,8 +101,12 @@ def run(app: AppContext) -> Sandbox:
     """This run's sandbox, made (and announced on stderr) on first use."""
     sandbox = _runs.get(app)
     if sandbox is None:
-        sandbox = _runs[app] = Sandbox(parse_faults(os.environ.get("CTOOPS_SANDBOX_FAULTS", "")))
+        faults = parse_faults(os.environ.get("CTOOPS_SANDBOX_FAULTS", ""))
+        sandbox = _runs[app] = Sandbox(faults)
         app.notify("sandbox: answers come from ctoops' built-in simulation, not a real deployment")
+        idle = sorted(faults & WORKER_ONLY) if app.settings.via == "openai" else []
+        if idle:  # a fault that cannot play here is said, never silently dropped
+            app.notify(f"sandbox: {', '.join(idle)} plays only through the worker (--via opencto); not played here")
     return sandbox
 
 

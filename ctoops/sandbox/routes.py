@@ -33,6 +33,14 @@ INVALID_KEY = {
         "code": "invalid_api_key",
     }
 }
+OPENAI_LIMITED = {  # OpenAI's own rate limit, as its 429s word it (openai-api.md §6.5)
+    "error": {
+        "message": "Rate limit reached for requests on client secrets. Please try again in 1s.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
 LIMITED = {
     "error": "Rate limit exceeded",
     "code": "QUOTA_EXCEEDED",
@@ -63,12 +71,20 @@ Route = tuple[str, re.Pattern[str], Callable[[Call], Answer]]
 
 
 def openai_models(call: Call) -> Answer:
+    """The models list; fault ``models-502``: Cloudflare's HTML 502 page (OpenAI's API sits
+    behind Cloudflare too; through the worker, the worker's route answers it first)."""
+    if "models-502" in call.faults:
+        return 502, CLOUDFLARE_502.replace(b"sandbox.opencto.invalid", b"sandbox.openai.invalid")
     rows = [{"id": i, "object": "model", "created": c, "owned_by": o} for i, c, o in data.MODEL_LIST]
     return 200, {"object": "list", "data": rows}
 
 
 def openai_client_secret(call: Call) -> Answer:
-    """The GA client secret (openai-api.md §2.1), 600 s; faults: empty, expiring (20 s)."""
+    """The GA client secret (openai-api.md §2.1), 600 s; faults: empty, expiring (20 s),
+    ``rate-limited`` (OpenAI's 429 ``rate_limit_exceeded``; through the worker, its own
+    limiter answers first)."""
+    if "rate-limited" in call.faults:
+        return 429, OPENAI_LIMITED
     session = call.body.get("session") or {}
     model = session.get("model") or "gpt-realtime"
     now = int(time.time())

@@ -33,7 +33,26 @@ class RunInfo:
     finished_at: float
 
 
+# the fields of ``json_report``, in order: what ``--json FIELDS`` may name before a run
+REPORT_FIELDS = (
+    "suite",
+    "ok",
+    "exitCode",
+    "traceId",
+    "via",
+    "sandbox",
+    "target",
+    "workspace",
+    "startedAt",
+    "finishedAt",
+    "durationMs",
+    "versions",
+    "checks",
+)
+
+
 def json_report(results: Sequence[CheckResult], info: RunInfo) -> dict[str, Any]:
+    """The run as one JSON object with ``REPORT_FIELDS`` (times ISO 8601 UTC, ms)."""
     return {
         "suite": info.suite,
         "ok": passed(results),

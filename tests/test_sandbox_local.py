@@ -120,3 +120,15 @@ def test_an_unknown_fault_stops_every_command_before_any_step(ctoops, monkeypatc
     assert result.exit_code == 2, result.all
     assert "unknown fault 'bogus-fault'" in result.stderr
     assert "PASS" not in result.stdout and "rates" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["smoke"], ["runbook", "run"], ["realtime", "check"], ["realtime", "check", "--no-connect"]],
+)
+def test_a_wrong_json_field_is_refused_before_anything_runs(ctoops, command):
+    # smoke used to run every check (a real mint on a deployment) and then exit 2
+    result = ctoops("--sandbox", *command, "--json", "ok,nosuchfield")
+    assert result.exit_code == 2, result.all
+    assert "unknown field 'nosuchfield'" in result.stderr
+    assert result.stdout == "" and "sandbox: answers come" not in result.stderr  # no request was made

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -52,6 +52,17 @@ def format_option(fn: F) -> F:
         callback=remember,
         help="JSON with only these comma-separated fields (gh's --json); a wrong name lists them.",
     )(fn)
+
+
+def check_json_fields(available: Sequence[str]) -> None:
+    """Before a command with side effects runs (a mint, a pull): a ``--json FIELDS`` naming a
+    field it will not print is exit 2 now, not after the run."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(JSON_FIELDS) if ctx is not None else None
+    if given is not None:
+        from ctoops.fields import parse_fields
+
+        parse_fields(given, available)
 
 
 def read_secret(prompt: str, from_stdin: bool, flag: str = "--stdin") -> str:

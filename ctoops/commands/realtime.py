@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import connect_options, format_option, pass_app, realtime_options, session_options
+from ctoops.commands._options import (
+    check_json_fields,
+    connect_options,
+    format_option,
+    pass_app,
+    realtime_options,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from ctoops.checks import CheckResult
@@ -120,6 +127,7 @@ def realtime_check(
 
     if roundtrip and not connect:
         raise BadInput("--roundtrip needs the connect stage: drop --no-connect")
+    check_json_fields(FIELDS + (SESSION_FIELDS if connect else []))  # before the mint
     s = app.settings
     backend = app.backend()
     mint = SharedMint(lambda: backend.mint_realtime_secret(model, s.workspace))

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctoops.commands._options import format_option, pass_app, report_options, run_reported, session_options
+from ctoops.commands._options import (
+    check_json_fields,
+    format_option,
+    pass_app,
+    report_options,
+    run_reported,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from ctoops.checks import CheckResult
@@ -90,8 +97,9 @@ def runbook_run(
     from ctoops import runbook as core
     from ctoops.checks import finish
     from ctoops.render import emit, emit_checks
-    from ctoops.reports import json_report
+    from ctoops.reports import REPORT_FIELDS, json_report
 
+    check_json_fields(REPORT_FIELDS)  # before any step runs
     path = core.find(runbook_name, app.settings.config_path.parent)
     book = core.override(core.load(path), params)
 

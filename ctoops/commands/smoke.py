@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ctoops.commands._options import (
+    check_json_fields,
     connect_options,
     format_option,
     pass_app,
@@ -62,7 +63,9 @@ def smoke(
     from ctoops.checks import finish, run_checks
     from ctoops.checks import smoke as core
     from ctoops.render import emit, emit_checks
-    from ctoops.reports import json_report
+    from ctoops.reports import REPORT_FIELDS, json_report
+
+    check_json_fields(REPORT_FIELDS)  # before the checks spend a mint
 
     def run() -> list[Any]:
         s = app.settings

@@ -175,8 +175,8 @@ class CtoopsGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\nctoops: interrupted", err=True)
             sys.exit(INTERRUPTED)
-        except Terminated as exc:
-            click.echo("\nctoops: terminated (SIGTERM)", err=True)
+        except Terminated as exc:  # no ^C echo to end, unlike Ctrl-C: no leading newline
+            click.echo("ctoops: terminated (SIGTERM)", err=True)
             sys.exit(exc.code)
         except click.ClickException as exc:
             setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
@@ -304,7 +304,7 @@ def register_env_secrets() -> None:
     cls=CtoopsGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not authenticated, "
-    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted. "
+    "4 upstream unavailable, 5 rate limited, 70 internal error, 130 interrupted, 143 terminated. "
     "More: ctoops help exit-codes | environment | formats",
 )
 @click.option(

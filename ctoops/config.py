@@ -139,16 +139,14 @@ def load_file(path: Path) -> dict[str, Any]:
     for name, body in profiles.items():
         for key, value in body.items():
             if key not in PROFILE_KEYS:
-                if SECRET_LIKE.search(key):
+                known = f"(known: {', '.join(sorted(PROFILE_KEYS))})"
+                if SECRET_LIKE.search(key):  # a name like a credential's: say where secrets go too
                     raise BadInput(
-                        f"the config file {path}: profile {name!r} holds {key!r}, but the config file "
-                        "never holds secrets; remove it and use `ctoops auth login` / `ctoops keys set "
-                        "--local` (OS keyring) or the environment (OPENCTO_TOKEN, OPENAI_API_KEY)"
+                        f"the config file {path}: profile {name!r} has unknown key {key!r} {known}; if it "
+                        "is a credential, the config file never holds one: use `ctoops auth login` / "
+                        "`ctoops keys set --local` (OS keyring) or the environment (OPENCTO_TOKEN, OPENAI_API_KEY)"
                     )
-                raise BadInput(
-                    f"the config file {path}: profile {name!r} has unknown key {key!r} "
-                    f"(known: {', '.join(sorted(PROFILE_KEYS))})"
-                )
+                raise BadInput(f"the config file {path}: profile {name!r} has unknown key {key!r} {known}")
             if isinstance(value, (dict, list)):
                 raise BadInput(f"the config file {path}: profile {name!r} key {key!r} must be a single value")
     return data

@@ -28,7 +28,7 @@ _lock = threading.Lock()
 _known: set[str] = set()  # every form of every registered secret
 _grams: dict[str, None] = {}  # FRAGMENT-long pieces of registered secrets (ordered set)
 # pieces shaped like ordinary text, never masked as fragments (a whole secret still is):
-# words ("proxy", "Token"), names in capitals ("ADMIN", "OPENAI_API"), and numbers, dates and
+# words (`proxy`, `Token`), names in capitals (`ADMIN`, `OPENAI_API`), and numbers, dates and
 # times ("14256", "10.14", "09:30"), which data is full of: masking those rewrote amounts
 # ("10.****34") and hid the setting a fix names ("OPENAI_****_KEY")
 _WORDLIKE = re.compile(r"[a-z._/:-]+|[A-Z][a-z._/:-]+|[A-Z_./:-]+|[0-9.,:+/_-]+")

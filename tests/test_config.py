@@ -100,8 +100,8 @@ def test_secrets_are_masked_with_their_source(ctoops, monkeypatch):
     ("text", "message"),
     [
         ("[profiles.x\n", "not valid TOML"),
-        ('[profiles.x]\ntoken = "abc"\n', "never holds secrets"),
-        ('[profiles.x]\nopenai_api_key = "sk-abc"\n', "never holds secrets"),
+        ('[profiles.x]\ntoken = "abc"\n', "never holds one"),
+        ('[profiles.x]\nopenai_api_key = "sk-abc"\n', "never holds one"),
         ('[profiles.x]\napi_ur = "https://x"\n', "unknown key 'api_ur'"),
         ('colour = "blue"\n', "unknown top-level key"),
         ('default_profile = "nope"\n[profiles.x]\n', "profile 'nope'"),

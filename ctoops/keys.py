@@ -16,7 +16,10 @@ PROVIDER = "openai"
 
 
 def clean_secret(raw: str, what: str = "key") -> str:
-    """The secret without surrounding whitespace; exit 2 with the rule when it breaks one."""
+    """The secret without surrounding whitespace; exit 2 with the rule when it breaks one
+    (empty, several lines, inner whitespace, over 8192 characters, not printable ASCII)."""
+    if len(raw.strip()) > 8192:
+        raise BadInput(f"the {what} is over 8192 characters: not a {what} (a file piped by mistake?)")
     lines = [line for line in raw.splitlines() if line.strip()]
     if not lines:
         raise BadInput(f"no {what} was given (the input was empty)")

@@ -131,7 +131,7 @@ class Fraction(ParamType):
             self.fail(f"{value!r} is not a fraction between 0 and 1 (0.05 is 5%)", param, ctx)
         if not math.isfinite(number) or not 0 <= number <= 1:
             self.fail(f"{value!r} is not a fraction between 0 and 1 (0.05 is 5%)", param, ctx)
-        return number
+        return number + 0.0  # -0.0 is 0.0 (it printed as "> -0.0%")
 
 
 class Milliseconds(ParamType):

@@ -132,3 +132,34 @@ def test_a_wrong_json_field_is_refused_before_anything_runs(ctoops, command):
     assert result.exit_code == 2, result.all
     assert "unknown field 'nosuchfield'" in result.stderr
     assert result.stdout == "" and "sandbox: answers come" not in result.stderr  # no request was made
+
+
+def test_keys_delete_and_config_show_say_they_are_the_sandbox(ctoops):
+    deleted = ctoops("--sandbox", "keys", "delete", "--yes")
+    assert deleted.exit_code == 0 and "on the sandbox's simulated worker" in deleted.stdout, deleted.all
+    shown = ctoops("--sandbox", "config", "show")
+    assert shown.exit_code == 0 and "sandbox: a run answers from the simulation" in shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["realtime", "check", "--model", ""], "'' is not a model id"),
+        (["realtime", "check", "--model", "gpt realtime"], "is not a model id"),
+        (["smoke", "--model", "gpt-\x1b[31m"], "is not a model id"),
+    ],
+)
+def test_a_model_id_that_is_no_model_id_is_exit_2(ctoops, args, said):
+    result = ctoops("--sandbox", *args)
+    assert result.exit_code == 2 and said in result.stderr, result.all
+
+
+def test_a_negative_zero_threshold_reads_as_zero(ctoops):
+    result = ctoops("--sandbox", "errors", "trend", "--max-429-rate", "-0.0")
+    assert "-0.0" not in result.all and "> 0.0%" in result.all, result.all
+
+
+def test_a_file_piped_as_a_secret_is_refused_unread(ctoops):
+    result = ctoops("--sandbox", "keys", "set", "--local", "--stdin", "--no-verify", input="a" * 3_000_000)
+    assert result.exit_code == 2 and "over 8192 characters" in result.stderr
+    assert len(result.all) < 300

@@ -15,6 +15,7 @@ pass_app = click.pass_obj
 
 
 JSON_FIELDS = "ctoops.json_fields"
+MAX_SECRET = 8192  # characters: far above any key or token (OpenAI keys are under 200)
 
 
 def format_option(fn: F) -> F:
@@ -75,7 +76,8 @@ def read_secret(prompt: str, from_stdin: bool, flag: str = "--stdin") -> str:
     from ctoops.errors import BadInput
 
     if from_stdin:
-        return sys.stdin.read()
+        # bounded: a file piped by mistake is refused by clean_secret, not read whole
+        return sys.stdin.read(MAX_SECRET + 2)
     if not sys.stdin.isatty():
         raise BadInput(f"no terminal to prompt on for the {prompt}: pipe it in with {flag}")
     value: str = click.prompt(prompt, hide_input=True, err=True)
@@ -108,9 +110,20 @@ def realtime_options(fn: F) -> F:
         help="The client secret must stay valid at least this long.",
     )(fn)
     fn = click.option(
-        "--model", default="gpt-realtime-1.5", show_default=True, help="Realtime model (the worker's default)."
+        "--model",
+        default="gpt-realtime-1.5",
+        show_default=True,
+        callback=_model_id,
+        help="Realtime model (the worker's default).",
     )(fn)
     return fn
+
+
+def _model_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A model id as OpenAI spells them: not empty, no spaces or control characters (exit 2)."""
+    if not value or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise click.BadParameter(f"{value!r} is not a model id (e.g. gpt-realtime-1.5)")
+    return value
 
 
 def connect_options(fn: F) -> F:

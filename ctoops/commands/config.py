@@ -29,6 +29,8 @@ def config_show(app: AppContext, fmt: str) -> None:
     from ctoops.render import emit
 
     s = app.settings
+    if s.sandbox:  # the settings as they stand; the run itself would use none of the URLs
+        app.notify("sandbox: a run answers from the simulation; the URLs and credentials below are not used")
     rows = [
         {"setting": name, "value": getattr(s, name), "source": s.sources[name]}
         for name in ("api_url", "workspace", "via", "sandbox", "timeout", "max_retries", "openai_base_url")

@@ -189,10 +189,11 @@ def keys_delete(app: AppContext, local: bool, admin: bool, yes: bool) -> None:
     # the sandbox's worker is the simulation: never name the real one in its prompt
     where = "the sandbox's simulated worker" if s.sandbox else mask_url(s.api_url)
     confirm(f"delete the OpenAI key of workspace {s.workspace!r} on {where}", yes)
+    worker = "the sandbox's simulated worker" if s.sandbox else "the worker"
     if app.backend().delete_key(s.workspace, PROVIDER):
-        click.echo(f"Deleted the OpenAI key of workspace {s.workspace!r} on the worker")
+        click.echo(f"Deleted the OpenAI key of workspace {s.workspace!r} on {worker}")
     else:
-        app.notify(f"the worker holds no OpenAI key for workspace {s.workspace!r}; nothing to delete")
+        app.notify(f"{worker} holds no OpenAI key for workspace {s.workspace!r}; nothing to delete")
 
 
 def _verify_with_openai(app: AppContext, key: str, admin: bool) -> None:

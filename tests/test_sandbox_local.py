@@ -163,3 +163,15 @@ def test_a_file_piped_as_a_secret_is_refused_unread(ctoops):
     result = ctoops("--sandbox", "keys", "set", "--local", "--stdin", "--no-verify", input="a" * 3_000_000)
     assert result.exit_code == 2 and "over 8192 characters" in result.stderr
     assert len(result.all) < 300
+
+
+def test_realtime_check_on_a_terminal_shows_every_value_whole():
+    # a field/value table at 80 columns cut the WebSocket URL and the session's detail
+    from terminal import clean_env, run_in_tty
+
+    screen = run_in_tty(["--sandbox", "realtime", "check"], env=clean_env(NO_COLOR="1"), columns=80, deadline=60)
+    assert screen.exit_code == 0, screen.output
+    assert max(len(line) for line in screen.lines) <= 80 and "…" not in screen.output
+    text = " ".join(line.strip() for line in screen.lines)
+    assert "closed before any response was created (no tokens used)" in text
+    assert any(line.startswith("expiresAt") and "Z)" in line for line in screen.lines)  # also as UTC

@@ -123,7 +123,7 @@ def realtime_check(
     from ctoops.checks.realtime import SharedMint, session_check
     from ctoops.checks.realtime import realtime_check as build
     from ctoops.errors import BadInput
-    from ctoops.render import emit
+    from ctoops.render import emit, stdout_is_tty
 
     if roundtrip and not connect:
         raise BadInput("--roundtrip needs the connect stage: drop --no-connect")
@@ -138,11 +138,28 @@ def realtime_check(
     # one after the other: the mint is realtime_token's (its retries and waits are named so)
     results = run_checks(checks, concurrency=1)
     record = _record(app, model, results, auth if connect else None)
-    if fmt == "table":
+    if fmt == "table" and stdout_is_tty():
+        # one block, every value whole (a field/value table cut the URL and the session's detail)
+        shown = {k: _as_text(k, v) for k, v in record.items()}
+        emit(shown, "table", columns=list(shown), blocks=True)
+    elif fmt == "table":
         emit([{"field": k, "value": v} for k, v in record.items()], "table", columns=["field", "value"])
     else:
         emit(record, fmt, columns=FIELDS + (SESSION_FIELDS if connect else []) + ["errorCode"])
     finish(results, "realtime check")
+
+
+def _as_text(field: str, value: Any) -> str:
+    """A record value as a person reads it: unix seconds also as UTC, null as empty."""
+    from ctoops.dates import iso_second
+
+    if value is None:
+        return ""
+    if field == "expiresAt" and isinstance(value, (int, float)):
+        return f"{value} ({iso_second(value)})"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _record(app: AppContext, model: str, results: list[CheckResult], auth: str | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Nothing heavy is imported until a command asks for it.
 from __future__ import annotations
 
 import os
+import sys
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,7 +157,16 @@ class AppContext:
             click.echo(f"ctoops: {redact(line)}", err=True)
 
     def notify(self, line: str) -> None:
-        click.echo(f"ctoops: {redact(line)}", err=True)
+        """One notice on stderr, ``ctoops: ...``, redacted; on a terminal wrapped at word
+        boundaries to its width with a hanging indent (piped: one line, for grep)."""
+        text = f"ctoops: {redact(line)}"
+        if sys.stderr.isatty():
+            import shutil
+            import textwrap
+
+            width = shutil.get_terminal_size((80, 24)).columns
+            text = "\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)) or text
+        click.echo(text, err=True)
 
     # -- HTTP and backends ----------------------------------------------------------------------
 

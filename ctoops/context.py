@@ -6,8 +6,8 @@ Nothing heavy is imported until a command asks for it.
 from __future__ import annotations
 
 import os
-import sys
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any

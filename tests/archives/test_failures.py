@@ -122,7 +122,10 @@ def test_a_malformed_location_is_exit_2_before_any_request(ctoops, url):
 
 
 def test_a_malformed_endpoint_is_exit_2(ctoops, fake):
-    one_line_error(trend(ctoops, "s3://logs/opencto/", "not a url"), 2, "--endpoint-url 'not a url'")
+    # refused by the option's rule (the base-URL type), before any S3 call
+    one_line_error(
+        trend(ctoops, "s3://logs/opencto/", "not a url"), 2, "'--endpoint-url'", "'not a url' is not an http(s) URL"
+    )
 
 
 # -- the storage failing (fake S3 on 127.0.0.1) ---------------------------------------------------

@@ -516,3 +516,10 @@ def test_a_file_size_limit_during_an_export_is_named_too(api, tmp_path, name):
     assert f"cannot write {out}: File too large (nothing was written" in done.stderr
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
     assert files_in(tmp_path) == []
+
+
+def test_a_budget_matches_the_currency_in_any_case(ctoops, api):
+    usage_api.serve(api, lambda kind, day, groups: [cost("10.00", "USD")] if day < ts("2026-10-20") else [])
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "189.99")
+    assert result.exit_code == 1, result.all
+    assert "budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd" in result.stdout

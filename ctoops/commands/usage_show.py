@@ -195,7 +195,13 @@ def show_summary(app: AppContext, result: Result, via: str, extra: list[tuple[st
                 for r in rows
             ]
             columns = [c for c in shown[0] if any(r.get(c) is not None for r in shown)]
-            emit(_texts(shown), "table", title="Forecast (90% interval, docs/forecast.md)", columns=columns)
+            emit(
+                _texts(shown),
+                "table",
+                title="Forecast (90% interval, docs/forecast.md)",
+                columns=columns,
+                kinds={**dict.fromkeys(("settled", "total", "low", "high"), "money"), "daysUsed": "count"},
+            )
 
 
 def _periods(result: Result) -> None:
@@ -249,6 +255,8 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
                 [{k: record[k] for k in ("settled", "total", "low", "high", "horizon", "daysUsed")}],
                 "table",
                 title="Forecast of tokens (input + output; 90% interval, docs/forecast.md)",
+                # tokens are counts (kept as exact Decimals by the forecast): no decimals, no currency
+                kinds=dict.fromkeys(("settled", "total", "low", "high", "daysUsed"), "count"),
             )
 
 

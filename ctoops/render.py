@@ -31,6 +31,14 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
+def wrapped(line: str, indent: str = "  ") -> str:
+    """A sentence for a terminal: wrapped at word boundaries to its width, later lines
+    under a hanging ``indent`` (a verdict, a summary). Pipes get the line as it is."""
+    import textwrap
+
+    return textwrap.fill(line, terminal_width() - 1, subsequent_indent=indent, break_on_hyphens=False)
+
+
 def symbols_enabled() -> bool:
     """Whether stdout can draw ✓ ✗ – (a terminal whose encoding has them)."""
     from ctoops.summary import can_draw

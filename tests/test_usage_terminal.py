@@ -107,6 +107,33 @@ def test_declared_kinds_win_over_the_values_type():
     assert "114,707,981" in shown and "118,559,274" in shown and ".00" not in shown
 
 
+@pytest.mark.parametrize("columns", [80, 120])
+def test_a_budget_verdict_wraps_to_the_terminal(ctoops, columns):
+    args = ("--sandbox", "--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "5000", "--forecast")
+    piped = ctoops(*args)
+    (one,) = [line for line in piped.stdout.splitlines() if line.startswith("budget ")]
+    assert len(one) > 120  # the whole verdict on one line in a pipe or CI log
+    result = ctoops(*args, env=on_terminal(columns))
+    assert result.exit_code == 0, result.all
+    tail = result.stdout.split("budget PASS", 1)[1]
+    lines = ("budget PASS" + tail).rstrip("\n").splitlines()
+    assert len(lines) > 1 and all(len(line) < columns for line in lines)
+    assert all(line.startswith("    ") for line in lines[1:])  # a hanging indent
+    assert " ".join(line.strip() for line in lines) == one  # nothing lost, cut only at spaces
+    assert not any(re.search(r"\d$", line) for line in lines)  # an amount stays with its currency
+
+
+def test_a_verdict_on_stderr_wraps_on_a_terminal_too(ctoops, tmp_path):
+    out = str(tmp_path / "spend.csv")
+    args = ("--sandbox", "--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "10eur", "-o", out)
+    result = ctoops(*args, env=on_terminal(80))
+    assert result.exit_code == 1, result.all
+    lines = result.stderr.split("ctoops: budget FAIL", 1)[1].split("Error:")[0].rstrip("\n").splitlines()
+    assert len(lines) > 1 and all(len(line) < 80 for line in lines[1:])
+    piped = ctoops(*args)
+    assert any(line.startswith("ctoops: budget FAIL") and line.endswith("11-16)") for line in piped.stderr.splitlines())
+
+
 def test_in_a_real_terminal(tmp_path):
     env = clean_env(HOME=str(tmp_path), NO_COLOR="1")
     screen = run_in_tty(
@@ -116,3 +143,7 @@ def test_in_a_real_terminal(tmp_path):
     table = section(screen.output.replace("\r\n", "\n"), "Forecast (90% interval, docs/forecast.md)")
     cells = cells_of([line.rstrip() for line in table])
     assert all(MONEY.match(c) for c in cells["settled"] + cells["total"] + cells["high"]), cells
+    at = next(i for i, line in enumerate(screen.lines) if line.startswith("budget "))
+    verdict = [screen.lines[at], *(line for line in screen.lines[at + 1 :] if line.startswith("    "))]
+    assert verdict[0].startswith("budget PASS") and len(verdict) > 1
+    assert all(len(line) <= 120 for line in verdict)

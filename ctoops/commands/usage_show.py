@@ -122,20 +122,37 @@ def deliver(
 
 
 def verdicts_out(app: AppContext, verdicts: list[Any], fmt: str, output: str | None) -> None:
-    """Each verdict as one line (stdout for a table on screen, else stderr); exit 1 on a breach."""
+    """Each verdict (stdout for a table on screen, else stderr); exit 1 on a breach. Piped,
+    a verdict is one line (CI logs grep it); on a terminal it is wrapped to the width."""
     if not verdicts:
         return
+    import os
+
+    from ctoops.redact import redact
+    from ctoops.render import stdout_is_tty
+
     on_stdout = fmt == "table" and not output
+    forced = os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0")
+    tty = stdout_is_tty() if on_stdout else (forced or sys.stderr.isatty())
     for verdict in verdicts:
-        if on_stdout:
-            click.echo(verdict.line())
-        else:
-            app.notify(verdict.line())
+        line = verdict.line() if on_stdout else f"ctoops: {redact(verdict.line())}"
+        click.echo(_wrap_verdict(line) if tty else line, err=not on_stdout)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         from ctoops.errors import CheckFailed
 
         raise CheckFailed(f"{len(failed)} of {len(verdicts)} budget{'s' if len(verdicts) != 1 else ''} failed")
+
+
+def _wrap_verdict(line: str) -> str:
+    """A verdict wrapped to the terminal (a hanging indent), an amount never apart from its
+    currency (``355.97 usd``)."""
+    import re
+
+    from ctoops.render import wrapped
+
+    bound = re.sub(r"(\d) (?=[A-Za-z]{3}\b)", "\\1\xa0", line)  # textwrap does not break at U+00A0
+    return wrapped(bound, "    ").replace("\xa0", " ")
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

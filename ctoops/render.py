@@ -31,6 +31,14 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
+def wrapped(line: str, indent: str = "  ") -> str:
+    """A sentence for a terminal: wrapped at word boundaries to its width, later lines
+    under a hanging ``indent`` (a verdict, a summary). Pipes get the line as it is."""
+    import textwrap
+
+    return textwrap.fill(line, terminal_width() - 1, subsequent_indent=indent, break_on_hyphens=False)
+
+
 def symbols_enabled() -> bool:
     """Whether stdout can draw ✓ ✗ – (a terminal whose encoding has them)."""
     from ctoops.summary import can_draw
@@ -109,10 +117,13 @@ def emit(
     title: str | None = None,
     out: IO[str] | None = None,
     blocks: bool = False,
+    kinds: dict[str, str] | None = None,
 ) -> None:
     """Write ``data`` (a list of records, or one record) to stdout in ``fmt``. ``blocks``: on
     a terminal, one ``field  value`` block per row whatever the width, for rows of prose a
-    table would have to cut (``doctor logs``)."""
+    table would have to cut (``doctor logs``). ``kinds``: a terminal cell form for a column
+    whose values do not say it (``{"total": "money"}``, ``{"total": "count"}``; see
+    ``infer_columns``)."""
     out = out or sys.stdout
     if fmt == "json":
         out.write(dumps(selected(data)) + "\n")
@@ -122,7 +133,7 @@ def emit(
     if fmt == "csv":
         write_csv(rows, columns, out)
         return
-    table(rows, columns, title=title, out=out, blocks=blocks)
+    table(rows, columns, title=title, out=out, blocks=blocks, kinds=kinds)
 
 
 def selected(data: Any) -> Any:
@@ -173,10 +184,12 @@ def table(
     out: IO[str] | None = None,
     styles: dict[str, str] | None = None,
     blocks: bool = False,
+    kinds: dict[str, str] | None = None,
 ) -> None:
     out = out or sys.stdout
     if stdout_is_tty() and out is sys.stdout:
-        fitted_table(rows, infer_columns(rows, columns), title=title, styles=_style_functions(styles), blocks=blocks)
+        shown = infer_columns(rows, columns, kinds)
+        fitted_table(rows, shown, title=title, styles=_style_functions(styles), blocks=blocks)
         return
     out.write(plain_table(rows, columns, title=title))
 
@@ -201,24 +214,36 @@ SHORT_HEADERS = {
 }
 
 
-def infer_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[Any]:
+def infer_columns(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], kinds: dict[str, str] | None = None
+) -> list[Any]:
     """Terminal columns for plain records: whole numbers as counts (``12,345``), decimals as
     money with the row's ``currency`` (which then goes without a column of its own), other
-    numbers with separators, a long text column cut (``…``) to fit rather than wrapped."""
+    numbers with separators, a long text column cut (``…``) to fit rather than wrapped.
+    ``kinds`` names a column's form where the values cannot say it: a token count kept as a
+    Decimal is ``count``, an amount ``money`` whatever the type it came in."""
     from ctoops.tables import Column
+
+    kinds = kinds or {}
 
     def values(name: str) -> list[Any]:
         return [r.get(name) for r in rows if r.get(name) is not None]
 
     has_currency = "currency" in columns
     numeric_seen = 0
-    money = [c for c in columns if values(c) and all(isinstance(v, Decimal) for v in values(c))]
+    money = [
+        c
+        for c in columns
+        if kinds.get(c) == "money" or (c not in kinds and values(c) and all(isinstance(v, Decimal) for v in values(c)))
+    ]
     out = []
     for name in columns:
         found = values(name)
         if name == "currency" and money:
             continue
-        if name in money:
+        if name in kinds and name not in money:
+            out.append(Column(name, SHORT_HEADERS.get(name, ""), kinds[name]))
+        elif name in money:
             out.append(Column(name, kind="money", currency_key="currency" if has_currency else None))
         elif found and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in found):
             kind = "count" if all(isinstance(v, int) for v in found) else "number"

@@ -136,7 +136,18 @@ def spend(kind, day, groups):
             "budget FAIL for the range: the forecast's high end is over budget",
         ),
         (("--budget", "310", "--fail-on-forecast"), 0, "budget PASS for the range: within budget"),
-        (("--budget", "300eur"), 0, "settled spend 0.00 eur"),
+        # no cost is in eur: nothing proves an eur spend, so the budget cannot pass (never 0.00 eur)
+        (
+            ("--budget", "300eur"),
+            1,
+            "budget FAIL for the range: none of the costs in the range are in eur: they are in usd",
+        ),
+        (
+            ("--budget", "5000xyz"),
+            1,
+            "budget FAIL for the range: none of the costs in the range are in xyz: they are in usd",
+        ),
+        (("--budget", "310USD", "--fail-on-forecast"), 0, "budget PASS for the range: within budget"),
     ],
 )
 def test_the_budget_gate_on_both_sides_of_the_limit(ctoops, api, flags, code, says):
@@ -145,7 +156,7 @@ def test_the_budget_gate_on_both_sides_of_the_limit(ctoops, api, flags, code, sa
     assert result.exit_code == code, result.all
     assert says in result.stdout
     line = next(line for line in result.stdout.splitlines() if line.startswith("budget "))
-    if "eur" not in flags[1]:
+    if "usd" in flags[1].lower() or flags[1].isdigit() or "." in flags[1]:
         # 19 settled days x 10; 12 days ahead (10-20..10-31) x 10 on a constant history: no width
         assert "(settled through 2026-10-19)" in line
         assert "forecast 310.00 usd by 2026-11-01 (90% interval 310.00 usd..310.00 usd)" in line
@@ -175,11 +186,77 @@ def test_budgets_per_project(ctoops, api):
     assert "proj_a" in forecast and "proj_b" in forecast and "total" in forecast
 
 
-def test_no_forecast_means_the_forecast_gate_cannot_pass(ctoops, api):
+def test_a_budget_in_a_currency_no_cost_is_in_never_passes(ctoops, api):
+    usage_api.serve(api, spend)
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "10eur", "--format", "json")
+    assert result.exit_code == 1, result.all
+    (line,) = [line for line in result.stderr.splitlines() if "budget FAIL" in line]
+    assert "they are in usd" in line and "0.00 eur" not in line and "too few settled days" not in line
+    assert "Error: 1 of 1 budget failed" in result.stderr
+
+
+def test_a_budget_judges_only_its_own_currency_and_says_so(ctoops, api):
+    def two(kind, day, groups):
+        found = spend(kind, day, groups)
+        return found + [cost("1.00", "eur")] if found and day < ts("2026-10-20") else found
+
+    usage_api.serve(api, two)
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "40eur")
+    assert result.exit_code == 0, result.all
+    line = next(line for line in result.stdout.splitlines() if line.startswith("budget "))
+    assert line.startswith(
+        "budget PASS for the range: within budget; settled spend 19.00 eur (settled through 2026-10-19)"
+    )
+    assert "costs in usd not judged by this budget" in line
+    over = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "18.99EUR")
+    assert over.exit_code == 1 and "settled spend 19.00 eur" in over.stdout
+
+
+def test_budgets_per_project_in_a_currency_or_for_a_project_with_no_costs_never_pass(ctoops, api):
+    usage_api.serve(api, spend)
+    result = ctoops(
+        "--via", "openai", "usage", "costs", "--start", "mtd", "--group-by", "project_id",
+        "--budget-by", "proj_a=1000eur,proj_b=1000,proj_typo=1000",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.all
+    lines = [line for line in result.stdout.splitlines() if line.startswith("budget ")]
+    assert lines[0].startswith(
+        "budget FAIL for project proj_a: none of the costs of project proj_a in the range are in eur: they are in usd"
+    )
+    assert lines[1].startswith("budget PASS for project proj_b: within budget")
+    assert lines[2].startswith("budget FAIL for project proj_typo: no costs of project proj_typo in the range")
+    assert "Error: 2 of 3 budgets failed" in result.stderr
+    run = ctoops(
+        "--via", "openai", "runbook", "run", "finance", "-p", "costs.group_by=project_id",
+        "-p", "costs.budget_by=proj_a=1000eur,proj_b=1000", "--format", "json",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.all
+    (check,) = json.loads(run.stdout)["checks"]
+    assert check["detail"].startswith("budget FAIL for project proj_a: none of the costs of project proj_a")
+    verdicts = {b["scope"]: b for b in check["budgets"]}
+    assert verdicts["proj_a"]["passed"] is False and verdicts["proj_a"]["settledSpend"] is None
+    assert verdicts["proj_a"]["costCurrencies"] == ["usd"] and "they are in usd" in verdicts["proj_a"]["notJudged"]
+    assert verdicts["proj_b"]["passed"] is True and verdicts["proj_b"]["notJudged"] is None
+
+
+def test_nothing_settled_never_passes_a_budget(ctoops, api):
     usage_api.serve(api, lambda kind, day, groups: [])  # nothing has landed: no day is settled
-    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100", "--fail-on-forecast")
-    assert result.exit_code == 1
+    for gate in ((), ("--fail-on-forecast",)):
+        result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100", *gate)
+        assert result.exit_code == 1, result.all
+        assert "budget FAIL for the range: nothing is settled yet" in result.stdout
+        assert "settled spend 0.00" not in result.stdout
+
+
+def test_no_forecast_means_the_forecast_gate_cannot_pass(ctoops, api):
+    # 2 settled days (10-18, 10-19) and no history before them: too few days to forecast
+    usage_api.serve(api, lambda kind, day, groups: [cost("1.00")] if day >= ts("2026-10-18") else [])
+    args = ("--via", "openai", "usage", "costs", "--start", "2026-10-18", "--budget", "100")
+    result = ctoops(*args, "--fail-on-forecast")
+    assert result.exit_code == 1, result.all
     assert "--fail-on-forecast, but no forecast could be made" in result.stdout
+    assert "settled spend 2.00 usd" in result.stdout and "no forecast (too few settled days)" in result.stdout
+    assert ctoops(*args).exit_code == 0  # not gated on the forecast: settled spend is within budget
 
 
 @pytest.mark.parametrize(
@@ -187,6 +264,9 @@ def test_no_forecast_means_the_forecast_gate_cannot_pass(ctoops, api):
     [
         (("--budget", "lots"), "is not an amount"),
         (("--budget", "-5"), "is not an amount"),
+        (("--budget", "10euro"), "'euro' is not a currency code: give a 3-letter ISO 4217 code"),
+        (("--budget", "10 e"), "'e' is not a currency code"),
+        (("--group-by", "project_id", "--budget-by", "proj_a=10dollars"), "is not a currency code"),
         (("--budget-by", "proj_a=10"), "add --group-by project_id"),
         (("--group-by", "project_id", "--budget-by", "proj_a"), "give PROJECT_ID=AMOUNT"),
         (("--group-by", "project_id", "--budget-by", "proj_a=1,proj_a=2"), "names proj_a twice"),
@@ -436,3 +516,10 @@ def test_a_file_size_limit_during_an_export_is_named_too(api, tmp_path, name):
     assert f"cannot write {out}: File too large (nothing was written" in done.stderr
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
     assert files_in(tmp_path) == []
+
+
+def test_a_budget_matches_the_currency_in_any_case(ctoops, api):
+    usage_api.serve(api, lambda kind, day, groups: [cost("10.00", "USD")] if day < ts("2026-10-20") else [])
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "189.99")
+    assert result.exit_code == 1, result.all
+    assert "budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd" in result.stdout

@@ -102,6 +102,7 @@ def test_a_runbook_step_writes_the_export_with_the_runs_trace_id(ctoops, tmp_pat
         ('start = "someday"', "'someday' is not understood"),
         ('start = "mtd"\nbudget = "lots"', "`budget`: budget 'lots' is not an amount"),
         ('start = "mtd"\nbudget = true', "`budget`: True is not an amount"),
+        ('start = "mtd"\nbudget = "10euro"', "`budget`: budget '10euro': 'euro' is not a currency code"),
         ('start = "mtd"\nbudget_by = "proj_a=1"', "add --group-by project_id"),
         ('start = "mtd"\ngroup_by = ["model"]', "'model' is not one of project_id, line_item"),
         ('start = "mtd"\nforecast = "maybe"', "`forecast`"),
@@ -134,3 +135,12 @@ def test_the_bundled_finance_runbook(ctoops):
         "--sandbox", "--via", "openai", "runbook", "run", "finance", "-p", f"costs.budget={spent['low'] - 0.01:.2f}"
     )
     assert gated.exit_code == 1 and "the forecast's high end is over budget" in gated.all
+    # the sandbox bills in usd: a budget in another currency (or a made-up one) never passes
+    for currency in ("eur", "xyz"):
+        other = ctoops(
+            "--sandbox", "--via", "openai", "runbook", "run", "finance", "-p", f"costs.budget=5000{currency}"
+        )
+        assert other.exit_code == 1, other.all
+        assert f"budget FAIL for the range: none of the costs in the range are in {currency}: they are in usd" in (
+            other.all
+        )

@@ -255,11 +255,9 @@ def _emit(app: AppContext, trend: Any, verdict: Any, window: str, plot: bool, fm
 
 def _wrapped(line: str) -> str:
     """A summary sentence wrapped at word boundaries to the terminal's width."""
-    import textwrap
+    from ctoops.render import wrapped
 
-    from ctoops.render import terminal_width
-
-    return textwrap.fill(line, terminal_width() - 1, subsequent_indent="  ", break_on_hyphens=False)
+    return wrapped(line)
 
 
 def _coloured(line: str) -> str:

@@ -122,20 +122,37 @@ def deliver(
 
 
 def verdicts_out(app: AppContext, verdicts: list[Any], fmt: str, output: str | None) -> None:
-    """Each verdict as one line (stdout for a table on screen, else stderr); exit 1 on a breach."""
+    """Each verdict (stdout for a table on screen, else stderr); exit 1 on a breach. Piped,
+    a verdict is one line (CI logs grep it); on a terminal it is wrapped to the width."""
     if not verdicts:
         return
+    import os
+
+    from ctoops.redact import redact
+    from ctoops.render import stdout_is_tty
+
     on_stdout = fmt == "table" and not output
+    forced = os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0")
+    tty = stdout_is_tty() if on_stdout else (forced or sys.stderr.isatty())
     for verdict in verdicts:
-        if on_stdout:
-            click.echo(verdict.line())
-        else:
-            app.notify(verdict.line())
+        line = verdict.line() if on_stdout else f"ctoops: {redact(verdict.line())}"
+        click.echo(_wrap_verdict(line) if tty else line, err=not on_stdout)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         from ctoops.errors import CheckFailed
 
         raise CheckFailed(f"{len(failed)} of {len(verdicts)} budget{'s' if len(verdicts) != 1 else ''} failed")
+
+
+def _wrap_verdict(line: str) -> str:
+    """A verdict wrapped to the terminal (a hanging indent), an amount never apart from its
+    currency (``355.97 usd``)."""
+    import re
+
+    from ctoops.render import wrapped
+
+    bound = re.sub(r"(\d) (?=[A-Za-z]{3}\b)", "\\1\xa0", line)  # textwrap does not break at U+00A0
+    return wrapped(bound, "    ").replace("\xa0", " ")
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -195,7 +212,13 @@ def show_summary(app: AppContext, result: Result, via: str, extra: list[tuple[st
                 for r in rows
             ]
             columns = [c for c in shown[0] if any(r.get(c) is not None for r in shown)]
-            emit(_texts(shown), "table", title="Forecast (90% interval, docs/forecast.md)", columns=columns)
+            emit(
+                _texts(shown),
+                "table",
+                title="Forecast (90% interval, docs/forecast.md)",
+                columns=columns,
+                kinds={**dict.fromkeys(("settled", "total", "low", "high"), "money"), "daysUsed": "count"},
+            )
 
 
 def _periods(result: Result) -> None:
@@ -249,6 +272,8 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
                 [{k: record[k] for k in ("settled", "total", "low", "high", "horizon", "daysUsed")}],
                 "table",
                 title="Forecast of tokens (input + output; 90% interval, docs/forecast.md)",
+                # tokens are counts (kept as exact Decimals by the forecast): no decimals, no currency
+                kinds=dict.fromkeys(("settled", "total", "low", "high", "daysUsed"), "count"),
             )
 
 

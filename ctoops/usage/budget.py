@@ -6,6 +6,12 @@
 ``--fail-on-forecast``, when the forecast's high end does (or when no forecast could be
 made: the gate cannot pass on what it could not prove). Each verdict states the spend, the
 forecast and its interval, the budget and the settled-through mark.
+
+A budget is judged only on what the pull proves. It never passes when the spend it names
+cannot be known (``Verdict.unjudged``): when none of its scope's costs are in its currency
+(``--budget 10eur`` on costs in usd: the verdict names the currencies they are in), when
+nothing of the range is settled, or when its scope has no costs at all (a ``--budget-by``
+project the pull never saw). No data is never a spend of 0.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from ctoops.errors import BadInput
 from ctoops.params import ParamType
 from ctoops.usage.forecast import LEVEL, Forecast
 
-_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
+_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*")
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,17 @@ class Budget:
 
 
 def parse_amount(text: str, option: str) -> tuple[Decimal, str]:
-    """``5000``, ``5000.50``, ``5000eur``: (amount, currency; usd by default); exit 2 otherwise."""
+    """``5000``, ``5000.50``, ``5000eur``: (amount, currency; usd by default); exit 2 otherwise,
+    and for a currency that is not a 3-letter code (ISO 4217's shape: ``eur``, ``usd``).
+    Whether the costs are in that currency is known only after the pull (``Verdict``)."""
     m = _AMOUNT.fullmatch(text)
     if not m:
         raise BadInput(f"{option} {text!r} is not an amount: give a number such as 5000 or 5000.50 (usd), or 5000eur")
+    if m.group(2) is not None and len(m.group(2)) != 3:
+        raise BadInput(
+            f"{option} {text!r}: {m.group(2)!r} is not a currency code: give a 3-letter ISO 4217 code "
+            "such as usd or eur (5000eur), or none for usd"
+        )
     try:
         amount = Decimal(m.group(1))
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
@@ -93,7 +106,9 @@ def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, .
 class Verdict:
     """One budget judged. ``spend``: settled spend in the budget's currency (exact);
     ``unsettled``: what the API reported for days not settled yet (not judged);
-    ``forecast``: None when it could not be made."""
+    ``forecast``: None when it could not be made; ``currencies``: the currencies the scope's
+    costs in the range are in (any of them; as sent); ``unjudged``: why the spend in the
+    budget's currency cannot be known (the verdict is then FAIL), None when it can."""
 
     budget: Budget
     spend: Decimal
@@ -102,10 +117,12 @@ class Verdict:
     settled_label: str
     gate_forecast: bool
     unknown_amounts: int = 0
+    currencies: tuple[str, ...] = ()
+    unjudged: str | None = None
 
     @property
     def spend_breached(self) -> bool:
-        return self.spend > self.budget.amount
+        return self.unjudged is None and self.spend > self.budget.amount
 
     @property
     def forecast_breached(self) -> bool:
@@ -113,6 +130,8 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
+        if self.unjudged is not None:  # nothing proves the spend: never a pass
+            return False
         if self.spend_breached:
             return False
         if self.gate_forecast:
@@ -128,6 +147,12 @@ class Verdict:
         def money(value: Decimal) -> str:
             return f"{_cents(value)} {c}"
 
+        if self.unjudged is not None:
+            unknown = f"; {self.unknown_amounts} results without an amount" if self.unknown_amounts else ""
+            return (
+                f"budget FAIL for {self.budget.scope}: {self.unjudged}; "
+                f"budget {decimal_text(self.budget.amount)} {c} (settled through {self.settled_label}){unknown}"
+            )
         parts = [f"settled spend {money(self.spend)} (settled through {self.settled_label})"]
         if self.forecast is not None:
             f = self.forecast
@@ -138,6 +163,9 @@ class Verdict:
         else:
             parts.append("no forecast (too few settled days)")
         parts.append(f"budget {decimal_text(self.budget.amount)} {c}")
+        others = [x for x in self.currencies if x.lower() != c]
+        if others:
+            parts.append(f"costs in {', '.join(others)} not judged by this budget")
         if self.unknown_amounts:
             parts.append(f"{self.unknown_amounts} results without an amount not counted: spend may be higher")
         if self.spend_breached:
@@ -171,14 +199,16 @@ class Verdict:
             "scope": self.budget.project or "total",
             "currency": self.budget.currency,
             "budget": self.budget.amount,
-            "settledSpend": self.spend,
-            "unsettledSpend": self.unsettled,
+            "settledSpend": None if self.unjudged else self.spend,
+            "unsettledSpend": None if self.unjudged else self.unsettled,
             "settledThrough": self.settled_label,
             "forecast": None if self.forecast is None else self.forecast.as_record(),
             "spendOverBudget": self.spend_breached,
             "forecastOverBudget": self.forecast_breached,
             "gatedOnForecast": self.gate_forecast,
             "passed": self.passed,
+            "costCurrencies": list(self.currencies),
+            "notJudged": self.unjudged,
         }
 
 

@@ -134,26 +134,62 @@ def judge(
                 everything[(row["project_id"], row["currency"])] = row["amount"]
     for budget in budgets:
         scope = budget.project or "total"
-        where: dict[str, Any] = {"currency": budget.currency}
+        seen = currencies_of(result, budget.project)
+        # the currency as the API spells it (``USD`` or ``usd``): a budget names it in any case
+        currency = next((c for c in seen if c.lower() == budget.currency), budget.currency)
+        where: dict[str, Any] = {"currency": currency}
         if budget.project:
             where["project_id"] = budget.project
         spend = settled_sum(result, "amount", where)
         forecast = next(
-            (f for s, f in found if s["scope"] == scope and s.get("currency") == budget.currency),
+            (f for s, f in found if s["scope"] == scope and s.get("currency") == currency),
             None,
         )
         verdicts.append(
             Verdict(
                 budget=budget,
                 spend=spend,
-                unsettled=everything.get((scope, budget.currency), Decimal(0)) - spend,
+                unsettled=everything.get((scope, currency), Decimal(0)) - spend,
                 forecast=forecast,
                 settled_label=result.mark.label(),
                 gate_forecast=gate_forecast,
                 unknown_amounts=costs_unknown(result),
+                currencies=seen,
+                unjudged=unjudged(result, budget, seen),
             )
         )
     return verdicts
+
+
+def currencies_of(result: Result, project: str | None) -> tuple[str, ...]:
+    """The currencies the range's costs are in (settled or not), for one project or all."""
+    import pyarrow.compute as pc
+
+    table = result.table
+    if project is not None:
+        table = table.filter(pc.equal(table["project_id"], project))
+    return tuple(sorted({c for c in table["currency"].to_pylist() if c}))
+
+
+def unjudged(result: Result, budget: Budget, currencies: tuple[str, ...]) -> str | None:
+    """Why nothing proves the spend ``budget`` judges (its verdict is then FAIL), or None.
+
+    Costs in other currencies but none in the budget's: the budget can never be judged
+    (a mistyped or made-up currency, or costs billed in another). Nothing settled: no spend
+    is known yet. No costs at all for the scope: a project the pull never saw (a mistyped id,
+    or one with no costs) proves nothing either. No data is never a spend of 0."""
+    c = budget.currency
+    whose = f" of project {budget.project}" if budget.project else ""
+    if currencies and c not in {x.lower() for x in currencies}:
+        return (
+            f"none of the costs{whose} in the range are in {c}: they are in {', '.join(currencies)} "
+            "(a budget judges costs in its own currency; ctoops converts none)"
+        )
+    if result.mark.settled_through is None:
+        return "nothing is settled yet (no day of the range has landed data): no spend to judge"
+    if not currencies:
+        return f"no costs{whose} in the range, in any currency: nothing proves the spend (no data is not 0)"
+    return None
 
 
 @dataclass

@@ -110,6 +110,52 @@ def test_a_base_url_with_a_query_or_fragment_is_refused_masked(ctoops, server, m
     assert server.requests == []
 
 
+@pytest.mark.parametrize("env", ["OPENCTO_API_BASE_URL", "OPENAI_BASE_URL", "CLOUDFLARE_BASE_URL"])
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://u:Br4ck3tPw0Secret@[::1", "not a valid URL (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999", "not a valid URL (Port out of range"),
+        ("http://127.0.0.1:0", "has port 0"),
+        ("http://127.0.0.1:8x", "not a valid URL (Port could not be cast"),
+        ("http://:8080", "has no host"),
+        ("https://api..example.com", "has a host no request can reach"),
+        ("https://xn--.example.com", "has a host no request can reach"),
+        ("http://300.1.1.1", "has a host no request can reach"),
+        ("ftp://u:Br4ck3tPw0Secret@example.com", "is not an http(s) URL"),
+    ],
+)
+def test_a_base_url_that_cannot_be_parsed_is_exit_2_in_one_line(ctoops, server, monkeypatch, env, url, said):
+    # was 'internal error (InvalidURL: Invalid port)', exit 70, or a bad port tried and exit 4
+    monkeypatch.setenv(env, url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    uses = ["errors", "trend", "--source", "graphql"] if env.startswith("CLOUDFLARE") else ["models", "list"]
+    via = ["--via", "openai"] if env == "OPENAI_BASE_URL" else []
+    for args in (["config", "show"], [*via, *uses]):
+        result = ctoops(*args)
+        assert result.exit_code == 2, result.all
+        assert said in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert "internal error" not in result.all
+        assert_no_fragment(result.all, "Br4ck3tPw0Secret")
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(("env", "tail"), [("OPENCTO_API_BASE_URL", ""), ("OPENAI_BASE_URL", "/v1")])
+def test_an_upper_case_scheme_is_accepted_and_lowered(ctoops, server, monkeypatch, env, tail):
+    monkeypatch.setenv(env, server.url.replace("http://", "HTTP://") + tail)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    server.route("GET", "/api/v1/cto/openai/models", Reply(json=MODELS))
+    server.route("GET", "/v1/models", Reply(json=MODELS))
+    via = ["--via", "openai"] if env == "OPENAI_BASE_URL" else []
+    result = ctoops(*via, "models", "list")
+    assert result.exit_code == 0, result.all
+    assert "gpt-4o" in result.stdout and len(server.requests) == 1
+    shown = ctoops("config", "show")
+    assert server.url + tail in shown.stdout and "HTTP://" not in shown.stdout
+
+
 def test_a_token_pasted_into_another_setting_is_masked_in_its_error(ctoops, monkeypatch):
     monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
     monkeypatch.setenv("CTOOPS_TIMEOUT", TOKEN)

@@ -445,3 +445,91 @@ atomic_write(Path({str(tmp_path / "out" / "out.json")!r}), slow)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# -- huge upstream error messages -------------------------------------------------------------------
+
+HUGE = "Incorrect API key provided. " + "Flood0" * 1_470_000  # 8.8 MB of message
+
+
+def assert_short(result, *files: Path) -> None:
+    assert len(result.stderr) < 2000 and len(result.stdout) < 5000, (len(result.stderr), len(result.stdout))
+    assert "Flood0" * 60 not in result.all  # an excerpt, not the message (300 characters at most)
+    for file in files:
+        assert file.stat().st_size < 20000, (file.name, file.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("via", "route", "reply", "code"),
+    [
+        ("openai", "/v1/models", Reply(401, json={"error": {"message": HUGE, "type": "invalid_request_error"}}), 3),
+        ("opencto", "/api/v1/cto/openai/models", Reply(401, json={"error": HUGE, "code": "UNAUTHORIZED"}), 3),
+        ("opencto", "/api/v1/cto/openai/models", Reply(400, json={"error": HUGE, "code": "NOPE"}), 2),
+        (
+            "opencto",
+            "/api/v1/cto/openai/models",
+            Reply(401, json={"error": {"message": HUGE, "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            1,
+        ),
+        (
+            "opencto",
+            "/api/v1/cto/openai/models",
+            Reply(
+                502,
+                json={
+                    "error": "OpenAI said",
+                    "code": "OPENAI_ERROR",
+                    "details": json.dumps({"error": {"message": HUGE, "type": "server_error"}}),
+                },
+            ),
+            4,
+        ),
+    ],
+    ids=["openai-401", "worker-401", "worker-400", "openai-through-worker-401", "worker-openai-error-text"],
+)
+def test_a_huge_error_message_is_shown_as_a_short_excerpt(
+    ctoops, server, monkeypatch, tmp_path, via, route, reply, code
+):
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    server.route("GET", route, reply)
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    checked = ctoops(
+        "--via",
+        via,
+        "--max-retries",
+        "0",
+        "smoke",
+        "--only",
+        "models",
+        "--report-json",
+        str(report),
+        "--junit",
+        str(junit),
+    )
+    assert checked.exit_code == code, checked.stderr[:500]
+    assert_short(checked, report, junit)
+    assert "Incorrect API key provided" in checked.stderr + report.read_text()
+    listed = ctoops("--via", via, "--max-retries", "0", "models", "list")
+    assert listed.exit_code == code and listed.stderr.count("\n") == 1
+    assert_short(listed)
+
+
+def test_a_huge_cloudflare_error_message_is_shown_as_a_short_excerpt(ctoops, server, monkeypatch):
+    from cf_fake import FakeCloudflare, Scenario
+    from cf_traffic import ACCOUNT, ZONE, events
+
+    fake = FakeCloudflare(server, events(), Scenario())
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "cf-test-token-0000000000000000")
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    monkeypatch.setenv("CLOUDFLARE_ZONE_ID", ZONE)
+    monkeypatch.setenv("CLOUDFLARE_BASE_URL", fake.base_url)
+    answer = {"success": False, "errors": [{"code": 9109, "message": HUGE}] * 3, "messages": [], "result": None}
+    for method, path in server.routes.copy():
+        server.route(method, path, Reply(403, json=answer))
+    result = ctoops("--max-retries", "0", "errors", "trend", "--source", "graphql")
+    assert result.exit_code == 3, result.stderr[:500]
+    assert "[code 9109] Incorrect API key provided" in result.stderr
+    assert_short(result)

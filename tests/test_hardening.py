@@ -533,3 +533,68 @@ def test_a_huge_cloudflare_error_message_is_shown_as_a_short_excerpt(ctoops, ser
     assert result.exit_code == 3, result.stderr[:500]
     assert "[code 9109] Incorrect API key provided" in result.stderr
     assert_short(result)
+
+
+# -- terminal escapes in server strings ----------------------------------------------------------
+
+HOSTILE_ID = "line1\nline2\u001b[31mRED\u009b2J\u007f"
+SHOWN_ID = "line1\\nline2\\x1b[31mRED\\x9b2J\\x7f"  # as the table shows it: one line, no escape obeyed
+HOSTILE_MODELS = {
+    "object": "list",
+    "data": [
+        {"id": HOSTILE_ID, "object": "model", "created": 1715367049, "owned_by": "sys\ttem"},
+        {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
+    ],
+}
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_control_characters_from_a_server_are_escaped_in_a_piped_table(ctoops, server, monkeypatch, no_color):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("NO_COLOR", no_color)
+    server.route("GET", "/v1/models", Reply(json=HOSTILE_MODELS))
+    result = ctoops("--via", "openai", "models", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    (row,) = [line for line in lines if "line1" in line]
+    assert len(lines) == 3 and row.startswith(SHOWN_ID) and "sys\\ttem" in row
+    assert not any(ch in result.stdout for ch in "\x1b\x9b\x7f\t")
+    # JSON escapes them its own way; CSV keeps the value as sent (quoted)
+    as_json = ctoops("--via", "openai", "models", "list", "--format", "json")
+    assert HOSTILE_ID in {m["id"] for m in json.loads(as_json.stdout)} and "\x1b" not in as_json.stdout
+    import csv
+    import io
+
+    as_csv = ctoops("--via", "openai", "models", "list", "--format", "csv")
+    assert HOSTILE_ID in {m["id"] for m in csv.DictReader(io.StringIO(as_csv.stdout))}
+
+
+@pytest.mark.parametrize("no_color", [None, "1"])
+def test_control_characters_from_a_server_are_escaped_on_a_terminal(server, no_color):
+    from terminal import clean_env, run_in_tty
+
+    server.route("GET", "/v1/models", Reply(json=HOSTILE_MODELS))
+    extra = {"OPENAI_BASE_URL": server.url + "/v1", "OPENAI_API_KEY": KEY}
+    env = clean_env(**extra, **({"NO_COLOR": no_color} if no_color else {}))
+    env.pop("NO_COLOR", None) if no_color is None else None
+    screen = run_in_tty(["--via", "openai", "models", "list"], env=env, columns=120, deadline=30)
+    assert screen.exit_code == 0, screen.output
+    assert SHOWN_ID in screen.output and "\x1b[31mRED" not in screen.output and "\x9b" not in screen.output
+    assert "line2" not in "".join(line for line in screen.lines if "line1" not in line)  # one row, one line
+    if no_color:
+        assert "\x1b" not in screen.output
+
+
+def test_an_error_line_shows_a_servers_control_characters_escaped(ctoops, worker):
+    limited = {
+        "error": "Rate limit exceeded",
+        "code": "QUOTA_EXCEEDED",
+        "status": 429,
+        "details": {"bucket": "models\n\u001b[2J\u001b]0;pwned\u0007", "limit": 30, "windowSeconds": 60},
+    }
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(429, json=limited))
+    result = ctoops("--max-retries", "0", "models", "list")
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "models\\n\\x1b[2J\\x1b]0;pwned\\x07" in result.stderr

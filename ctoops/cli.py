@@ -179,14 +179,20 @@ class CtoopsGroup(click.Group):
             click.echo("ctoops: terminated (SIGTERM)", err=True)
             sys.exit(exc.code)
         except click.ClickException as exc:
-            setattr(exc, "message", redact(exc.message))  # noqa: B010 - Final in click's stubs only
+            from ctoops.render import printable  # here: --help need not import render
+
+            # one line, whatever a server put in it: a newline or ESC is shown escaped, not obeyed
+            setattr(exc, "message", printable(redact(exc.message)))  # noqa: B010 - Final in click's stubs only
             exc.show()
             sys.exit(exc.exit_code)
         except (BrokenPipeError, ReaderGone):
             _quiet_stdout()
             sys.exit(ExitCode.OK)
         except Exception as exc:  # a bug outside any command (option parsing, context setup)
+            from ctoops.render import printable
+
             error = internal_error(exc, "--traceback" in (args or sys.argv))
+            setattr(error, "message", printable(error.message))  # noqa: B010 - as above
             error.show()
             sys.exit(error.exit_code)
         finally:

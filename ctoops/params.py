@@ -23,18 +23,38 @@ WORKSPACE_RE = re.compile(r"[a-zA-Z0-9._-]{1,80}")  # the worker's rule, matched
 
 
 class UrlType(ParamType):
-    """An http(s) base URL, trailing slash trimmed; credentials in it are registered as secrets."""
+    """An http(s) base URL with a host and a valid port, its scheme lower-cased and trailing
+    slash trimmed; no query or fragment. Credentials in it are registered as secrets before
+    any message can show it."""
 
     name = "url"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from urllib.parse import urlsplit
+
         from ctoops.redact import register, url_secrets
 
         text = str(value).strip().rstrip("/") if isinstance(value, str) else None
-        if text is None or not re.match(r"^https?://[^/\s]+", text) or re.search(r"[\s\x00-\x1f\x7f]", text):
+        if text is None:
             self.fail(f"{value!r} is not an http(s) URL", param, ctx)
         for secret in url_secrets(text):
             register(secret)  # before any message can show the value
+        if re.search(r"[\s\x00-\x1f\x7f]", text):
+            self.fail(f"{value!r} is not an http(s) URL (it holds a space or a control character)", param, ctx)
+        try:
+            parts = urlsplit(text)
+            port = parts.port  # a ValueError for a port that is not a number in 0-65535
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a valid URL ({exc})", param, ctx)
+        if parts.scheme.lower() not in ("http", "https") or not text[len(parts.scheme) :].startswith("://"):
+            self.fail(f"{value!r} is not an http(s) URL", param, ctx)
+        if not parts.hostname:
+            self.fail(f"{value!r} has no host", param, ctx)
+        problem = _host_problem(parts.hostname, bracketed="[" in parts.netloc)
+        if problem:
+            self.fail(f"{value!r} has a host no request can reach ({problem})", param, ctx)
+        if port == 0:
+            self.fail(f"{value!r} has port 0; a port is 1-65535", param, ctx)
         if "?" in text or "#" in text:
             # httpx would append every request path to the query ('/v1?k=v/models'): a silent misroute
             self.fail(
@@ -43,7 +63,32 @@ class UrlType(ParamType):
                 param,
                 ctx,
             )
-        return text
+        return parts.scheme.lower() + text[len(parts.scheme) :]
+
+
+def _host_problem(host: str, bracketed: bool) -> str | None:
+    """What makes ``host`` (a URL's, lower-cased) unusable for httpx and DNS, or None: an IPv4
+    address out of range, an empty or over-long label, an A-label (``xn--``) that is no
+    Punycode. An IPv6 literal (``bracketed``) was checked by ``urlsplit``."""
+    if bracketed:
+        return None
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
+        import ipaddress
+
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    try:
+        ascii_host = host.encode("idna")  # an empty label ('a..b') or one over 63 characters
+        if not host.isascii() or "xn--" in host:
+            import idna  # httpx's own IDNA check, needed only for these rare names
+
+            idna.decode(ascii_host)
+    except UnicodeError as exc:  # idna.IDNAError is one
+        return str(exc)
+    return None
 
 
 class WorkspaceType(ParamType):

@@ -161,14 +161,15 @@ def mask_url(url: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The credentials a URL carries (userinfo, credential-like query values), to register."""
     try:
-        parts = urlsplit(url)
-    except ValueError:
-        return []
+        netloc, query = urlsplit(url)[1::2]
+    except ValueError:  # 'https://[::1' or a bad port: split as RFC 3986 appendix B does
+        match = re.match(r"^(?:[^:/?#]+:)?(?://([^/?#]*))?[^?#]*(?:\?([^#]*))?", url)
+        netloc, query = (match.group(1) or "", match.group(2) or "") if match else ("", "")
     found = []
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
+    if "@" in netloc:
+        userinfo = netloc.rsplit("@", 1)[0]
         found.append(userinfo.split(":", 1)[1] if ":" in userinfo else userinfo)
-    for piece in parts.query.split("&"):
+    for piece in query.split("&"):
         name, sep, value = piece.partition("=")
         if sep and value and _SECRET_PARAM.search(name):
             found.append(value)

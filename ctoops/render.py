@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -91,6 +92,19 @@ def clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1) shown escaped: a newline as the two
+    characters ``\\n`` (also ``\\r``, ``\\t``), any other as ``\\x1b``. So one record stays one
+    line and no escape sequence a server sent reaches the terminal. Other text is unchanged."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or f"\\x{ord(m.group(0)):02x}", text)
 
 
 def cell(value: Any) -> str:
@@ -265,7 +279,8 @@ def _style_functions(styles: dict[str, str] | None) -> dict[str, Any] | None:
 
 def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None) -> str:
     """Columns aligned with two spaces; numbers right-aligned; no ANSI, no box drawing."""
-    texts = [[cell(r.get(c)) for c in columns] for r in rows]
+    texts = [[printable(cell(r.get(c))) for c in columns] for r in rows]
+    columns = [printable(c) for c in columns]
     widths = [max([len(c)] + [len(t[i]) for t in texts]) for i, c in enumerate(columns)]
     numeric = [
         bool(rows)
@@ -302,7 +317,7 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
     if header:
         width = max(len(k) for k in header)
         for key, value in header.items():
-            out.write(f"{key.ljust(width)}  {cell(value)}\n")
+            out.write(f"{key.ljust(width)}  {printable(cell(value))}\n")
     if not results:
         return
     if header:

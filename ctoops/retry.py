@@ -57,8 +57,9 @@ class ApiError:
 
     ``origin`` says who really answered ("OpenAI", "OpenAI, via the worker", "the OpenCTO
     worker", "a proxy in front of the worker" for an HTML page). ``code``/``type`` are the
-    API's (the worker's ``code``; OpenAI's ``error.code``/``error.type``). ``message`` is the
-    text as sent (not yet redacted). ``body_wait`` is a wait in seconds the body asked for.
+    API's (the worker's ``code``; OpenAI's ``error.code``/``error.type``). ``message`` is a
+    short excerpt of the text as sent (redacted, then cut: ``envelope.message_excerpt``).
+    ``body_wait`` is a wait in seconds the body asked for.
     ``final`` is the reason no retry can help, when the adapter knows one; ``quota`` marks a
     quota or billing limit. ``details`` carries fields the error message may name (the
     limiter's bucket, an excerpt of a non-JSON body).

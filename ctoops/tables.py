@@ -151,7 +151,15 @@ def time_forms(values: Sequence[Any]) -> tuple[list[str], str]:
 
 
 def cells(rows: Sequence[dict[str, Any]], column: Column) -> tuple[list[str], str]:
-    """The column's cell texts and its header (with what the times share)."""
+    """The column's cell texts and its header (with what the times share), control
+    characters shown escaped (``render.printable``): a server's ``\\n`` or ESC stays text."""
+    from ctoops.render import printable
+
+    texts, header = _cells(rows, column)
+    return [printable(t) for t in texts], printable(header)
+
+
+def _cells(rows: Sequence[dict[str, Any]], column: Column) -> tuple[list[str], str]:
     values = [row.get(column.key) for row in rows]
     header = column.title()
     if column.kind == "time":

@@ -153,6 +153,52 @@ def test_an_s3_endpoint_with_a_query_string_is_refused(ctoops):
     assert_no_fragment(result.all, "Qu3ry0Tok9")
 
 
+@pytest.mark.parametrize("env", ["OPENCTO_API_BASE_URL", "OPENAI_BASE_URL", "CLOUDFLARE_BASE_URL"])
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://u:Br4ck3tPw0Secret@[::1", "not a valid URL (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999", "not a valid URL (Port out of range"),
+        ("http://127.0.0.1:0", "has port 0"),
+        ("http://127.0.0.1:8x", "not a valid URL (Port could not be cast"),
+        ("http://:8080", "has no host"),
+        ("https://api..example.com", "has a host no request can reach"),
+        ("https://xn--.example.com", "has a host no request can reach"),
+        ("http://300.1.1.1", "has a host no request can reach"),
+        ("ftp://u:Br4ck3tPw0Secret@example.com", "is not an http(s) URL"),
+    ],
+)
+def test_a_base_url_that_cannot_be_parsed_is_exit_2_in_one_line(ctoops, server, monkeypatch, env, url, said):
+    # was 'internal error (InvalidURL: Invalid port)', exit 70, or a bad port tried and exit 4
+    monkeypatch.setenv(env, url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    uses = ["errors", "trend", "--source", "graphql"] if env.startswith("CLOUDFLARE") else ["models", "list"]
+    via = ["--via", "openai"] if env == "OPENAI_BASE_URL" else []
+    for args in (["config", "show"], [*via, *uses]):
+        result = ctoops(*args)
+        assert result.exit_code == 2, result.all
+        assert said in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert "internal error" not in result.all
+        assert_no_fragment(result.all, "Br4ck3tPw0Secret")
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(("env", "tail"), [("OPENCTO_API_BASE_URL", ""), ("OPENAI_BASE_URL", "/v1")])
+def test_an_upper_case_scheme_is_accepted_and_lowered(ctoops, server, monkeypatch, env, tail):
+    monkeypatch.setenv(env, server.url.replace("http://", "HTTP://") + tail)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    server.route("GET", "/api/v1/cto/openai/models", Reply(json=MODELS))
+    server.route("GET", "/v1/models", Reply(json=MODELS))
+    via = ["--via", "openai"] if env == "OPENAI_BASE_URL" else []
+    result = ctoops(*via, "models", "list")
+    assert result.exit_code == 0, result.all
+    assert "gpt-4o" in result.stdout and len(server.requests) == 1
+    shown = ctoops("config", "show")
+    assert server.url + tail in shown.stdout and "HTTP://" not in shown.stdout
+
+
 def test_a_token_pasted_into_another_setting_is_masked_in_its_error(ctoops, monkeypatch):
     monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
     monkeypatch.setenv("CTOOPS_TIMEOUT", TOKEN)
@@ -476,3 +522,156 @@ atomic_write(Path({str(tmp_path / "out" / "out.json")!r}), slow)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# -- huge upstream error messages -------------------------------------------------------------------
+
+HUGE = "Incorrect API key provided. " + "Flood0" * 1_470_000  # 8.8 MB of message
+
+
+def assert_short(result, *files: Path) -> None:
+    assert len(result.stderr) < 2000 and len(result.stdout) < 5000, (len(result.stderr), len(result.stdout))
+    assert "Flood0" * 60 not in result.all  # an excerpt, not the message (300 characters at most)
+    for file in files:
+        assert file.stat().st_size < 20000, (file.name, file.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("via", "route", "reply", "code"),
+    [
+        ("openai", "/v1/models", Reply(401, json={"error": {"message": HUGE, "type": "invalid_request_error"}}), 3),
+        ("opencto", "/api/v1/cto/openai/models", Reply(401, json={"error": HUGE, "code": "UNAUTHORIZED"}), 3),
+        ("opencto", "/api/v1/cto/openai/models", Reply(400, json={"error": HUGE, "code": "NOPE"}), 2),
+        (
+            "opencto",
+            "/api/v1/cto/openai/models",
+            Reply(401, json={"error": {"message": HUGE, "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            1,
+        ),
+        (
+            "opencto",
+            "/api/v1/cto/openai/models",
+            Reply(
+                502,
+                json={
+                    "error": "OpenAI said",
+                    "code": "OPENAI_ERROR",
+                    "details": json.dumps({"error": {"message": HUGE, "type": "server_error"}}),
+                },
+            ),
+            4,
+        ),
+    ],
+    ids=["openai-401", "worker-401", "worker-400", "openai-through-worker-401", "worker-openai-error-text"],
+)
+def test_a_huge_error_message_is_shown_as_a_short_excerpt(
+    ctoops, server, monkeypatch, tmp_path, via, route, reply, code
+):
+    monkeypatch.setenv("OPENCTO_API_BASE_URL", server.url)
+    monkeypatch.setenv("OPENCTO_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    server.route("GET", route, reply)
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    checked = ctoops(
+        "--via",
+        via,
+        "--max-retries",
+        "0",
+        "smoke",
+        "--only",
+        "models",
+        "--report-json",
+        str(report),
+        "--junit",
+        str(junit),
+    )
+    assert checked.exit_code == code, checked.stderr[:500]
+    assert_short(checked, report, junit)
+    assert "Incorrect API key provided" in checked.stderr + report.read_text()
+    listed = ctoops("--via", via, "--max-retries", "0", "models", "list")
+    assert listed.exit_code == code and listed.stderr.count("\n") == 1
+    assert_short(listed)
+
+
+def test_a_huge_cloudflare_error_message_is_shown_as_a_short_excerpt(ctoops, server, monkeypatch):
+    from cf_fake import FakeCloudflare, Scenario
+    from cf_traffic import ACCOUNT, ZONE, events
+
+    fake = FakeCloudflare(server, events(), Scenario())
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "cf-test-token-0000000000000000")
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    monkeypatch.setenv("CLOUDFLARE_ZONE_ID", ZONE)
+    monkeypatch.setenv("CLOUDFLARE_BASE_URL", fake.base_url)
+    answer = {"success": False, "errors": [{"code": 9109, "message": HUGE}] * 3, "messages": [], "result": None}
+    for method, path in server.routes.copy():
+        server.route(method, path, Reply(403, json=answer))
+    result = ctoops("--max-retries", "0", "errors", "trend", "--source", "graphql")
+    assert result.exit_code == 3, result.stderr[:500]
+    assert "[code 9109] Incorrect API key provided" in result.stderr
+    assert_short(result)
+
+
+# -- terminal escapes in server strings ----------------------------------------------------------
+
+HOSTILE_ID = "line1\nline2\u001b[31mRED\u009b2J\u007f"
+SHOWN_ID = "line1\\nline2\\x1b[31mRED\\x9b2J\\x7f"  # as the table shows it: one line, no escape obeyed
+HOSTILE_MODELS = {
+    "object": "list",
+    "data": [
+        {"id": HOSTILE_ID, "object": "model", "created": 1715367049, "owned_by": "sys\ttem"},
+        {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
+    ],
+}
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_control_characters_from_a_server_are_escaped_in_a_piped_table(ctoops, server, monkeypatch, no_color):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("NO_COLOR", no_color)
+    server.route("GET", "/v1/models", Reply(json=HOSTILE_MODELS))
+    result = ctoops("--via", "openai", "models", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    (row,) = [line for line in lines if "line1" in line]
+    assert len(lines) == 3 and row.startswith(SHOWN_ID) and "sys\\ttem" in row
+    assert not any(ch in result.stdout for ch in "\x1b\x9b\x7f\t")
+    # JSON escapes them its own way; CSV keeps the value as sent (quoted)
+    as_json = ctoops("--via", "openai", "models", "list", "--format", "json")
+    assert HOSTILE_ID in {m["id"] for m in json.loads(as_json.stdout)} and "\x1b" not in as_json.stdout
+    import csv
+    import io
+
+    as_csv = ctoops("--via", "openai", "models", "list", "--format", "csv")
+    assert HOSTILE_ID in {m["id"] for m in csv.DictReader(io.StringIO(as_csv.stdout))}
+
+
+@pytest.mark.parametrize("no_color", [None, "1"])
+def test_control_characters_from_a_server_are_escaped_on_a_terminal(server, no_color):
+    from terminal import clean_env, run_in_tty
+
+    server.route("GET", "/v1/models", Reply(json=HOSTILE_MODELS))
+    extra = {"OPENAI_BASE_URL": server.url + "/v1", "OPENAI_API_KEY": KEY}
+    env = clean_env(**extra, **({"NO_COLOR": no_color} if no_color else {}))
+    env.pop("NO_COLOR", None) if no_color is None else None
+    screen = run_in_tty(["--via", "openai", "models", "list"], env=env, columns=120, deadline=30)
+    assert screen.exit_code == 0, screen.output
+    assert SHOWN_ID in screen.output and "\x1b[31mRED" not in screen.output and "\x9b" not in screen.output
+    assert "line2" not in "".join(line for line in screen.lines if "line1" not in line)  # one row, one line
+    if no_color:
+        assert "\x1b" not in screen.output
+
+
+def test_an_error_line_shows_a_servers_control_characters_escaped(ctoops, worker):
+    limited = {
+        "error": "Rate limit exceeded",
+        "code": "QUOTA_EXCEEDED",
+        "status": 429,
+        "details": {"bucket": "models\n\u001b[2J\u001b]0;pwned\u0007", "limit": 30, "windowSeconds": 60},
+    }
+    worker.route("GET", "/api/v1/cto/openai/models", Reply(429, json=limited))
+    result = ctoops("--max-retries", "0", "models", "list")
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "models\\n\\x1b[2J\\x1b]0;pwned\\x07" in result.stderr

@@ -157,6 +157,41 @@ def test_via_openai_reads_both_answer_shapes(ctoops, server, monkeypatch, answer
     assert SECRET not in result.all
 
 
+MS_NOW = "MS_NOW"  # replaced by now in milliseconds + 600000 when the answer is sent
+
+
+@pytest.mark.parametrize(
+    ("expires", "said"),
+    [
+        (MS_NOW, "looks like milliseconds, not unix seconds"),
+        ("1e300", "of 1.000e+300: that is past 9999-12-31"),
+        ("1e999999999", "of 1.000e+999999999: that is past 9999-12-31"),
+        ("253402300800", "of 253402300800: that is past 9999-12-31"),
+        ("0", "of 0: that is before 2000-01-01"),
+        ("1700000000.5", "of 1700000000.5: that is not a whole number"),
+    ],
+)
+@pytest.mark.parametrize("via", ["openai", "opencto"])
+def test_an_absurd_expiry_is_exit_4_naming_the_field_and_value(ctoops, server, worker, monkeypatch, via, expires, said):
+    value = str(int(time.time() * 1000) + 600000) if expires == MS_NOW else expires
+    if via == "openai":
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-realtimeKeyAbsurdExpiry9876")
+        body = f'{{"value": "{SECRET}", "expires_at": {value}}}'
+        server.route("POST", "/v1/realtime/client_secrets", Reply(body=body))
+        field = "expires_at"
+    else:
+        worker.route("POST", ROUTE, Reply(body=f'{{"clientSecret": "{SECRET}", "expiresAt": {value}}}'))
+        field = "expiresAt"
+    result = ctoops("--via", via, "realtime", "check", "--no-connect")
+    assert result.exit_code == 4, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"`{field}`" in line and said in line and "internal error" not in line
+    if expires == MS_NOW:
+        assert value in line  # named, never converted
+    assert SECRET not in result.all
+
+
 @pytest.mark.parametrize(
     ("minted", "noted"),
     [("gpt-realtime-mini", True), ("gpt-realtime-2025-08-28", False), ("gpt-realtime", False)],

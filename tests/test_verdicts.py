@@ -252,7 +252,7 @@ def test_a_created_no_calendar_holds_is_shown_as_sent_not_a_crash(ctoops, worker
     assert str(int(Decimal(str(created)))) in result.stdout  # the digits as sent (JSON numbers read exactly)
 
 
-@pytest.mark.parametrize("created", ["yesterday", True, 1.5, {"at": 1}])
+@pytest.mark.parametrize("created", ["yesterday", True, 1.5, {"at": 1}, "1e9999999"])
 def test_a_created_that_is_not_unix_seconds_is_exit_4_naming_it(ctoops, worker, created):
     worker.route(
         "GET", "/api/v1/cto/openai/models", Reply(json={"object": "list", "data": [{"id": "m", "created": created}]})

@@ -8,6 +8,7 @@ and the answers into these records (or raw pages, for usage and costs, which
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from ctoops.errors import Unsupported
@@ -170,9 +171,50 @@ def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
     expires = expiry.get(where[1].rsplit(".", 1)[-1])
     if value is not None and not isinstance(value, str):
         raise UpstreamError(f"{who} answered a `{where[0]}` that is not a string: {_shape(value)}")
-    if expires is not None and _int(expires) is None:
+    if expires is not None and _int(expires) is None and _number(expires) is None:
         raise UpstreamError(f"{who} answered an `{where[1]}` that is not unix seconds: {_shape(expires)}")
-    return RealtimeSecret(value, _int(expires), answered_model, shape)
+    return RealtimeSecret(value, _expiry(expires, where[1], who), answered_model, shape)
+
+
+EXPIRY_MIN = 946684800  # 2000-01-01T00:00:00Z
+EXPIRY_MAX = 253402300799  # 9999-12-31T23:59:59Z, the last second a date can show
+
+
+def _expiry(raw: Any, field: str, who: str) -> int | None:
+    """The expiry ``raw`` as unix seconds when it is an integral time between 2000-01-01 and
+    9999-12-31 (None stays None); else UpstreamError (exit 4) naming ``field`` and the value,
+    and saying so when it looks like milliseconds (never converted: the unit is the server's)."""
+    from ctoops.errors import UpstreamError
+
+    number = _number(raw)
+    if number is None:
+        return None
+    seconds = _int(raw)
+    if seconds is not None and EXPIRY_MIN <= seconds <= EXPIRY_MAX:
+        return seconds
+    shown = f"{number:f}" if number.adjusted() < 24 else f"{number:.3e}"
+    if EXPIRY_MIN * 1000 <= number <= EXPIRY_MAX * 1000:
+        why = "it looks like milliseconds, not unix seconds"
+    elif number > EXPIRY_MAX:
+        why = "that is past 9999-12-31 as unix seconds"
+    elif seconds is None:
+        why = "that is not a whole number of unix seconds"
+    else:
+        why = "that is before 2000-01-01 as unix seconds"
+    raise UpstreamError(f"{who} answered an `{field}` of {shown}: {why}")
+
+
+def _number(value: Any) -> Decimal | None:
+    """A finite Decimal from an int, float, Decimal or numeric string; else None."""
+    from decimal import Decimal, InvalidOperation
+
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except (TypeError, ValueError, InvalidOperation):
+        return None
+    return number if number.is_finite() else None
 
 
 def _int(value: Any) -> int | None:
@@ -187,8 +229,8 @@ def _int(value: Any) -> int | None:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except (TypeError, ValueError, InvalidOperation):
         return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
+    if not number.is_finite() or number.adjusted() >= 4000 or number != number.to_integral_value():
+        return None  # int() of 1e9999999 takes minutes, and str() refuses an int over 4300 digits
     return int(number)
 
 

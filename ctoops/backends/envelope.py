@@ -43,7 +43,22 @@ def excerpt(content: bytes | str, limit: int = 160) -> str:
     else:
         text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.IGNORECASE | re.DOTALL)
         text = re.sub(r"<[^>]+>", " ", text)
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    return _one_line(text, limit)
+
+
+MESSAGE_LIMIT = 300  # characters of an upstream error message shown (OpenAI's run to ~250)
+
+
+def message_excerpt(text: Any, limit: int = MESSAGE_LIMIT) -> str:
+    """An upstream error message (OpenAI's ``error.message``, the worker's ``error``, a
+    Cloudflare ``errors[].message``) as it may be shown: one line, control characters as
+    spaces, redacted, then cut to ``limit`` characters (an 8 MB message stays a line)."""
+    return _one_line(text if isinstance(text, str) else str(text), limit)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` (its first 64 KiB) on one line, C0/DEL/C1 controls as spaces, redacted, cut."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", text[:65536])
     text = redact(re.sub(r"\s+", " ", text).strip())
     if len(text) > limit:
         text = text[: limit - 1] + "…"

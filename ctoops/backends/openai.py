@@ -22,7 +22,14 @@ from ctoops.backends.base import (
     parse_realtime,
     unsupported,
 )
-from ctoops.backends.envelope import NOT_JSON, generic_exception, not_json, try_json, unknown_shape
+from ctoops.backends.envelope import (
+    NOT_JSON,
+    generic_exception,
+    message_excerpt,
+    not_json,
+    try_json,
+    unknown_shape,
+)
 from ctoops.errors import CtoopsError, NotAuthenticated, OpenAIRejected
 from ctoops.http import HttpClient
 from ctoops.retry import QUOTA_CODES, ApiError, duration
@@ -41,6 +48,7 @@ _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?(?:ms|h|m|s)(?:\d+(?:\.\d+)
 
 def read_openai_error(status: int, body: Any, origin: str) -> ApiError | None:
     """OpenAI's error object as an ``ApiError``; None when ``body`` is not that envelope.
+    Its message (and code, type) are kept as short redacted excerpts (``message_excerpt``).
 
     Quota and billing codes (and ``type: insufficient_quota`` with ``code: null``, early 2023)
     are marked ``quota``; a "Request too large" 429 is final (the same request cannot fit);
@@ -49,9 +57,9 @@ def read_openai_error(status: int, body: Any, origin: str) -> ApiError | None:
     if not (isinstance(body, dict) and isinstance(body.get("error"), dict)):
         return None
     err = body["error"]
-    code = err.get("code") if isinstance(err.get("code"), str) else None
-    type_ = err.get("type") if isinstance(err.get("type"), str) else None
-    message = str(err.get("message") or "")
+    code = message_excerpt(err["code"], 80) if isinstance(err.get("code"), str) else None
+    type_ = message_excerpt(err["type"], 80) if isinstance(err.get("type"), str) else None
+    message = message_excerpt(err.get("message") or "")
     quota = status == 429 and (code in QUOTA_CODES or type_ == "insufficient_quota")
     final = None
     if status == 429 and message.lower().startswith("request too large"):

@@ -24,7 +24,15 @@ from ctoops.backends.base import (
     parse_realtime,
     unsupported,
 )
-from ctoops.backends.envelope import NOT_JSON, excerpt, generic_exception, not_json, try_json, unknown_shape
+from ctoops.backends.envelope import (
+    NOT_JSON,
+    excerpt,
+    generic_exception,
+    message_excerpt,
+    not_json,
+    try_json,
+    unknown_shape,
+)
 from ctoops.backends.openai import openai_rejected, read_openai_error
 from ctoops.errors import BadInput, CheckFailed, CtoopsError, NotAuthenticated, RateLimited, UpstreamError
 from ctoops.http import HttpClient
@@ -59,8 +67,8 @@ class WorkerErrors:
             return passed
         if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
             return unknown_shape(status, body, WORKER)
-        code = body.get("code") if isinstance(body.get("code"), str) else None
-        message = body["error"]
+        code = message_excerpt(body["code"], 80) if isinstance(body.get("code"), str) else None
+        message = message_excerpt(body["error"])  # redacted and cut: a message may be megabytes
         details = body.get("details")
         if code == "OPENAI_ERROR":
             return _openai_error(status, message, details)

@@ -45,15 +45,19 @@ class ApiError:
 
 
 def errors_of(body: Any) -> list[ApiError]:
-    """The envelope's ``errors`` (also tolerates GraphQL's ``errors``, which have no code)."""
+    """The envelope's ``errors`` (also tolerates GraphQL's ``errors``, which have no code): the
+    first 20, each message a short redacted excerpt (``message_excerpt``)."""
+    from ctoops.backends.envelope import message_excerpt
+
     found = body.get("errors") if isinstance(body, dict) else None
     out = []
-    for item in found or []:
+    for item in found[:20] if isinstance(found, list) else []:  # ``named`` shows three
         if isinstance(item, dict):
             code = item.get("code")
-            out.append(ApiError(int(code) if isinstance(code, int) else None, str(item.get("message") or "")))
+            number = code if isinstance(code, int) and not isinstance(code, bool) and abs(code) < 10**12 else None
+            out.append(ApiError(number, message_excerpt(item.get("message") or "")))
         else:
-            out.append(ApiError(None, str(item)))
+            out.append(ApiError(None, message_excerpt(item)))
     return out
 
 
@@ -69,7 +73,7 @@ class CloudflareErrors:
     setting = "CLOUDFLARE_BASE_URL"
 
     def read_error(self, status: int, headers: Any, content: bytes) -> ApiError_:
-        from ctoops.backends.envelope import NOT_JSON, not_json, try_json
+        from ctoops.backends.envelope import NOT_JSON, message_excerpt, not_json, try_json
         from ctoops.retry import ApiError as Failed
 
         body = try_json(content)
@@ -82,7 +86,7 @@ class CloudflareErrors:
             "Cloudflare GraphQL" if graphql else "Cloudflare",
             _first_code(found),
             None,
-            named(found) if found else str(body)[:160],
+            named(found) if found else message_excerpt(str(body)[:65536], 160),
             details={"graphql": graphql, "errors": body.get("errors") if isinstance(body, dict) else None},
         )
 

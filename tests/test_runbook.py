@@ -167,3 +167,14 @@ def test_show_prints_steps_and_instructions(ctoops):
     assert result.exit_code == 0
     assert "5. Monitor 429 and 5xx rates" in result.stdout
     assert "[realtime: runs `realtime check`]" in result.stdout and "min_ttl = 60" in result.stdout
+
+
+def test_runbook_show_on_an_80_column_terminal_wraps_each_paragraph():
+    # the bundled runbooks are written 96 wide: shown as written, every line wrapped by the terminal
+    from terminal import clean_env, run_in_tty
+
+    screen = run_in_tty(["runbook", "show"], env=clean_env(), columns=80, deadline=60)
+    assert screen.exit_code == 0, screen.output
+    assert max(len(line) for line in screen.lines) <= 80
+    text = " ".join(line.strip() for line in screen.lines)
+    assert "`wrangler secret put OPENAI_API_KEY` (once per environment)" in text

@@ -48,17 +48,33 @@ def runbook_show(app: AppContext, runbook_name: str | None) -> None:
     """Print a runbook's steps and instructions (default: openai-ops)."""
     from ctoops import runbook as core
 
+    from ctoops.render import stdout_is_tty, terminal_width
+
     book = core.load(core.find(runbook_name, app.settings.config_path.parent))
-    click.echo(f"{book.title}  ({book.name}, {book.path})")
+    tty, width = stdout_is_tty(), terminal_width() - 1
+
+    def say(text: str, indent: int) -> None:
+        # on a terminal, each paragraph wrapped to its width (the bundled runbooks are 96 wide)
+        if tty:
+            import textwrap
+
+            pad = " " * indent
+            text = textwrap.fill(text, width, initial_indent=pad, subsequent_indent=pad, break_on_hyphens=False)
+        else:
+            text = " " * indent + text
+        click.echo(text)
+
+    say(f"{book.title}  ({book.name}, {book.path})", 0)
     if book.description:
-        click.echo(f"\n{book.description}")
+        click.echo()
+        _instructions(book.description, "", lambda text, indent: say(text, 0), tty)
     for step in book.steps:
         kind = "manual" if step.manual else f"runs `{step.run}`" + (", always" if step.always else "")
-        click.echo(f"\n{step.title}  [{step.name}: {kind}]")
-        for line in step.instructions.splitlines():
-            click.echo(f"    {line}")
+        click.echo()
+        say(f"{step.title}  [{step.name}: {kind}]", 0)
+        _instructions(step.instructions, "", lambda text, indent: say(text, 4), tty)
         for key, value in step.params.items():
-            click.echo(f"    {key} = {value!r}")
+            say(f"{key} = {value!r}", 4)
 
 
 @runbook.command("run")

@@ -47,7 +47,6 @@ def runbook_list(app: AppContext, fmt: str) -> None:
 def runbook_show(app: AppContext, runbook_name: str | None) -> None:
     """Print a runbook's steps and instructions (default: openai-ops)."""
     from ctoops import runbook as core
-
     from ctoops.render import stdout_is_tty, terminal_width
 
     book = core.load(core.find(runbook_name, app.settings.config_path.parent))

@@ -523,3 +523,34 @@ def test_a_budget_matches_the_currency_in_any_case(ctoops, api):
     result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "189.99")
     assert result.exit_code == 1, result.all
     assert "budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd" in result.stdout
+
+
+def test_usd_and_USD_are_one_currency_in_totals_and_the_budget(ctoops, api):
+    # the tester's days of 90 usd, 50 USD and 1 usd: two currencies in Totals, and the budget
+    # judged 50 of the 141 and passed
+    spelled = {ts("2026-10-01"): "usd", ts("2026-10-02"): " USD", ts("2026-10-03"): "Usd"}
+
+    def results(kind, day, groups):
+        return [cost({"usd": "90", " USD": "50", "Usd": "1"}[spelled[day]], spelled[day])] if day in spelled else []
+
+    usage_api.serve(api, results)
+    rng = ("--start", "2026-10-01", "--end", "2026-10-04")
+    as_json = ctoops("--via", "openai", "usage", "costs", *rng, "--format", "json")
+    assert as_json.exit_code == 0, as_json.all
+    assert {r["currency"] for r in json.loads(as_json.stdout)} == {"usd"}
+    gated = ctoops("--via", "openai", "usage", "costs", *rng, "--budget", "100")
+    assert gated.exit_code == 1, gated.all
+    assert "settled spend 141.00 usd" in gated.stdout and "not judged" not in gated.stdout
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [(["1e-40"], "1E-40"), (["1000000000000", "0.0000000000000000000000000001"], "1000000000000 and 1E-28")],
+)
+def test_amounts_no_decimal128_holds_are_exit_4_never_rounded(ctoops, api, values, named):
+    days = {ts("2026-10-01") + i * 86400: v for i, v in enumerate(values)}
+    usage_api.serve(api, lambda kind, day, groups: [cost(days[day])] if day in days else [])
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "2026-10-01", "--end", "2026-10-04")
+    assert result.exit_code == 4, result.all
+    assert f"amounts ({named}) that together need 41 digits" in result.stderr
+    assert "internal error" not in result.all

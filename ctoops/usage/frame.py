@@ -64,19 +64,35 @@ def _table(rows: Rows, types: dict[str, Any], group_by: Sequence[str]) -> pa.Tab
 
 
 def decimal_type(values: Sequence[Decimal | None]) -> pa.DataType:
-    """The narrowest decimal128 that holds every value exactly (at least 2 decimal places)."""
+    """The narrowest decimal128 that holds every value exactly (at least 2 decimal places).
+
+    Raises UpstreamError (exit 4) when no decimal128 can (38 digits in all: ``1e-40``, or
+    ``1000000000000`` beside ``1e-28``), naming the values: money is never rounded to fit."""
     import pyarrow as pa
 
     scale = 2
     digits = 1
+    finest: Decimal | None = None
+    largest: Decimal | None = None
     for value in values:
         if value is None:
             continue
         sign, tup, exponent = value.as_tuple()
         if isinstance(exponent, int):
-            scale = max(scale, -exponent)
-            digits = max(digits, len(tup) + max(exponent, 0))
-    precision = min(38, max(scale + 1, digits + scale))
+            if -exponent > scale:
+                scale, finest = -exponent, value
+            whole = max(len(tup) + exponent, 0) if exponent < 0 else len(tup) + exponent
+            if whole > digits:
+                digits, largest = whole, value
+    precision = max(scale + 1, digits + scale)
+    if precision > 38:
+        from ctoops.errors import UpstreamError
+
+        named = " and ".join(str(v) for v in (largest, finest) if v is not None)
+        raise UpstreamError(
+            f"the costs API sent amounts ({named}) that together need {precision} digits; ctoops keeps "
+            "money exact in at most 38 (decimal128) and does not round it to fit"
+        )
     return pa.decimal128(precision, scale)
 
 

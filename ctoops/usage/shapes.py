@@ -173,7 +173,8 @@ def parse_usage(body: Any, kind: str, group_by: tuple[str, ...], who: str, bucke
 
 def parse_costs(body: Any, group_by: tuple[str, ...], who: str) -> Page:
     """Rows of one costs page. ``amount`` is an exact ``Decimal`` (or ``None`` when the API
-    sent none), ``currency`` as sent; ``quantity``/``quantity_unit`` with ``line_item``.
+    sent none), ``currency`` in lower case (``USD`` and ``usd`` are one currency);
+    ``quantity``/``quantity_unit`` with ``line_item``.
 
     Raises ``UpstreamError`` (exit 4) for an amount that is not a number (``""``, ``"n/a"``,
     a list), an amount without a currency, or any field of the wrong type, naming the bucket
@@ -190,6 +191,8 @@ def parse_costs(body: Any, group_by: tuple[str, ...], who: str) -> Page:
             currency = amount.get("currency")
             if currency is not None and not isinstance(currency, str):
                 raise where.fail("amount.currency", currency, "a currency code such as usd")
+            if currency is not None:  # ISO 4217 codes know no case: "USD" and "usd" are one currency
+                currency = currency.strip().lower()
             if value is not None and not currency:
                 raise where.fail("amount.currency", currency, "a currency beside the value (money without one)")
         values = [_group(result.get(g), g, where) for g in group_by]

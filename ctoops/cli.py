@@ -199,6 +199,15 @@ class CtoopsGroup(click.Group):
             restore()
         sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Click's completion hook (a Tab press), which never fails out loud: a malformed
+        request (``COMP_CWORD=x``) completes nothing, exit 1 as Click's own refusals do,
+        rather than an internal error in the shell."""
+        try:
+            super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        except (ValueError, LookupError):
+            sys.exit(1)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -189,3 +189,12 @@ def test_completion_imports_no_heavy_library():
     assert "plain,model" in result.stdout
     heavy = {"pandas", "pyarrow", "numpy", "plotext", "httpx", "keyring", "rich"}
     assert set(result.stderr.split()) & heavy == set()
+
+
+@pytest.mark.parametrize("cword", ["x", "", "-1x"])
+def test_a_malformed_completion_request_completes_nothing_quietly(cword):
+    # COMP_CWORD=x was 'internal error (ValueError ...)', exit 70, in the middle of a Tab press
+    env = {**os.environ, "COMP_WORDS": "ctoops usage", "COMP_CWORD": cword, "_CTOOPS_COMPLETE": "bash_complete"}
+    done = subprocess.run([sys.executable, "-m", "ctoops"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1), done.stderr
+    assert done.stdout == "" and "internal error" not in done.stderr and "Traceback" not in done.stderr

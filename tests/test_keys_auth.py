@@ -403,3 +403,27 @@ def test_status_accepts_a_token_whose_workspace_is_forbidden(ctoops, logged_in):
     result = ctoops("auth", "status")
     assert result.exit_code == 0
     assert "workspace 'acme' is not yours" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ({"provider": "openai", "workspaceId": "acme", "keyHint": 1234}, "`keys[0].keyHint` = a number, not a string"),
+        ({"provider": "openai", "createdAt": 5}, "`keys[0].createdAt` = a number, not a string"),
+        ("openai", "`keys[0]` that is not an object"),
+    ],
+)
+def test_a_key_entry_of_the_wrong_shape_is_exit_4_never_shown_empty(ctoops, worker, monkeypatch, entry, said):
+    # keyHint 1234 was shown as an empty hint, and keys validate said "listed, hint None" PASS
+    monkeypatch.setenv("OPENCTO_WORKSPACE", "acme")
+    worker.route("GET", "/api/v1/llm/keys", Reply(json={"workspaceId": "acme", "keys": [entry]}))
+    result = ctoops("keys", "list")
+    assert result.exit_code == 4, result.all
+    assert said in result.stderr
+
+
+def test_an_error_envelope_sent_with_200_is_named(ctoops, worker):
+    worker.route("GET", "/api/v1/llm/keys", Reply(json={"error": "Missing authorization", "code": "UNAUTHORIZED"}))
+    result = ctoops("keys", "list")
+    assert result.exit_code == 4, result.all
+    assert "it answered the error UNAUTHORIZED: Missing authorization" in result.stderr

@@ -228,3 +228,22 @@ def test_sandbox_faults(ctoops, monkeypatch, fault, code, message):
     monkeypatch.setenv("CTOOPS_SANDBOX_FAULTS", fault)
     result, report = check(ctoops, "--sandbox")
     assert result.exit_code == code and message in report["detail"]
+
+
+@pytest.mark.parametrize(
+    "value", ["ek_abc def ghi jkl", "ek_\u0000abcdefghijk", "ek_abcdé0123456789", "ek_abc\tdefghij"]
+)
+def test_a_client_secret_no_browser_can_send_fails(ctoops, worker, value):
+    # the dashboard sends it as a WebSocket subprotocol: a space or a control character cannot go
+    worker.route("POST", ROUTE, Reply(json={"clientSecret": value, "expiresAt": int(time.time()) + 600}))
+    result, report = check(ctoops, options=("--no-connect",))
+    assert result.exit_code == 1, result.all
+    assert "no browser can send it as a WebSocket subprotocol" in result.all
+
+
+@pytest.mark.parametrize("expires", ["\u0661\u0667\u0669\u0666\u0660\u0660\u0666\u0669\u0665\u0660", "soon"])
+def test_an_expiry_in_another_script_or_words_is_exit_4(ctoops, worker, expires):
+    worker.route("POST", ROUTE, Reply(json={"clientSecret": SECRET, "expiresAt": expires}))
+    result, _ = check(ctoops, options=("--no-connect",))
+    assert result.exit_code == 4, result.all
+    assert "`expiresAt`" in result.stderr

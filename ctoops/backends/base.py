@@ -205,10 +205,10 @@ def _expiry(raw: Any, field: str, who: str) -> int | None:
 
 
 def _number(value: Any) -> Decimal | None:
-    """A finite Decimal from an int, float, Decimal or numeric string; else None."""
+    """A finite Decimal from an int, float, Decimal or ASCII numeric string; else None."""
     from decimal import Decimal, InvalidOperation
 
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.isascii()):
         return None
     try:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
@@ -218,8 +218,9 @@ def _number(value: Any) -> Decimal | None:
 
 
 def _int(value: Any) -> int | None:
-    """An integer from an int, or a float, Decimal or numeric string that is integral; else None."""
-    if isinstance(value, bool) or value is None:
+    """An integer from an int, or a float, Decimal or ASCII numeric string that is integral;
+    else None (Decimal reads other scripts' digits, which no API sends)."""
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.isascii()):
         return None
     if isinstance(value, int):
         return value

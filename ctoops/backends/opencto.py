@@ -171,6 +171,30 @@ def _summary(raw: Any) -> str:
     return "OpenAI's answer had " + ", ".join(parts)
 
 
+def _said(body: Any) -> str:
+    """What a 200 answer that is really the worker's error envelope said, to name it:
+    `` (it answered the error UNAUTHORIZED: Missing authorization)``; else empty."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        from ctoops.backends.envelope import message_excerpt
+
+        code = body.get("code") if isinstance(body.get("code"), str) else "no code"
+        return f" (it answered the error {message_excerpt(code)}: {message_excerpt(body['error'])})"
+    return ""
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's type as JSON names it (never its contents: it may be a secret)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
 def key_hint(value: Any) -> str | None:
     """The worker's ``keyHint`` as it may be shown: ``****abcd``. Anything longer (a hint that
     is really a whole key) is registered as a secret and masked."""
@@ -236,20 +260,31 @@ class OpenCTOBackend:
         raise unsupported("costs", "the OpenCTO worker", "it has no costs proxy; use --via openai with an admin key")
 
     def list_keys(self, workspace: str) -> list[ProviderKey]:
+        """The workspace's keys. UpstreamError (exit 4) for a list that is not one, an entry
+        that is not an object or a field of the wrong type, naming it: an entry is never
+        dropped or shown empty because of its shape."""
         body = self._call("GET", "/api/v1/llm/keys", workspace, params={"workspaceId": workspace})
         if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
-            raise UpstreamError("the worker's key list answered without a `keys` array")
-        return [
-            ProviderKey(
-                provider=str(k.get("provider")),
-                workspace_id=str(k.get("workspaceId") or workspace),
-                key_hint=key_hint(k.get("keyHint")),
-                created_at=k.get("createdAt"),
-                updated_at=k.get("updatedAt"),
+            raise UpstreamError(f"the worker's key list answered without a `keys` array{_said(body)}")
+        keys = []
+        for i, k in enumerate(body["keys"]):
+            if not isinstance(k, dict):
+                raise UpstreamError(f"the worker's key list has an entry `keys[{i}]` that is not an object")
+            for field in ("provider", "workspaceId", "keyHint", "createdAt", "updatedAt"):
+                if k.get(field) is not None and not isinstance(k[field], str):
+                    raise UpstreamError(
+                        f"the worker's key list has `keys[{i}].{field}` = {_kind(k[field])}, not a string"
+                    )
+            keys.append(
+                ProviderKey(
+                    provider=str(k.get("provider")),
+                    workspace_id=str(k.get("workspaceId") or workspace),
+                    key_hint=key_hint(k.get("keyHint")),
+                    created_at=k.get("createdAt"),
+                    updated_at=k.get("updatedAt"),
+                )
             )
-            for k in body["keys"]
-            if isinstance(k, dict)
-        ]
+        return keys
 
     def save_key(self, workspace: str, provider: str, api_key: str) -> ProviderKey:
         body = self._call(
@@ -259,7 +294,7 @@ class OpenCTOBackend:
             json_body={"apiKey": api_key, "workspaceId": workspace},
         )
         if not isinstance(body, dict) or body.get("saved") is not True:
-            raise UpstreamError("the worker did not confirm the key was saved (no `saved: true`)")
+            raise UpstreamError(f"the worker did not confirm the key was saved (no `saved: true`){_said(body)}")
         return ProviderKey(
             provider=str(body.get("provider") or provider),
             workspace_id=str(body.get("workspaceId") or workspace),

@@ -58,6 +58,13 @@ def realtime_check(
             raise CheckFailed("the answer holds no client secret (no clientSecret/value field)", data=data)
         if not secret.value.strip():
             raise CheckFailed("the client secret is empty", data=data)
+        if not secret.value.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in secret.value):
+            # the dashboard sends it as a WebSocket subprotocol token: no browser can send these
+            raise CheckFailed(
+                f"the client secret {mask(secret.value)} holds a space, a control or a non-ASCII "
+                "character: no browser can send it as a WebSocket subprotocol",
+                data=data,
+            )
         if secret.expires_at is None or ttl is None:
             raise CheckFailed(f"the client secret {mask(secret.value)} comes without an expiry", data=data)
         if ttl <= 0:

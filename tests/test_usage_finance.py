@@ -102,7 +102,7 @@ def test_nothing_landed_is_said_not_zero(ctoops, api):
     usage_api.serve(api, lambda kind, day, groups: [])
     result = ctoops("--via", "openai", "usage", "costs", "--start", "2026-10-10", "--end", "2026-10-15")
     assert result.exit_code == 0, result.stderr
-    assert "nothing settled (no bucket of the range has landed data)" in result.stdout
+    assert "nothing settled (no bucket of the range has closed with its data landed)" in result.stdout
     assert "settled" not in [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("2026-10-1")]
 
 
@@ -554,3 +554,15 @@ def test_amounts_no_decimal128_holds_are_exit_4_never_rounded(ctoops, api, value
     assert result.exit_code == 4, result.all
     assert f"amounts ({named}) that together need 41 digits" in result.stderr
     assert "internal error" not in result.all
+
+
+def test_a_month_settled_through_its_28th_is_partly_settled_not_not_landed():
+    # --bucket 1mo named a month of 28 settled days "not landed" (the status of its 29th)
+    from ctoops.usage.settled import NOT_LANDED, OPEN, PARTLY, SETTLED, Watermark
+
+    start, end = ts("2026-11-01"), ts("2026-12-01")
+    days = [(start + i * 86400, SETTLED if i < 28 else NOT_LANDED if i == 28 else OPEN) for i in range(30)]
+    mark = Watermark(start, end, 86400, start + 28 * 86400, tuple(days))
+    assert mark.period_status(start, end) == PARTLY
+    assert mark.period_status(start, start + 28 * 86400) == SETTLED
+    assert mark.period_status(start + 28 * 86400, end) == NOT_LANDED  # none of it settled: its first

@@ -186,7 +186,7 @@ def unjudged(result: Result, budget: Budget, currencies: tuple[str, ...]) -> str
             "(a budget judges costs in its own currency; ctoops converts none)"
         )
     if result.mark.settled_through is None:
-        return "nothing is settled yet (no day of the range has landed data): no spend to judge"
+        return "nothing is settled yet (no day of the range has closed with its data landed): no spend to judge"
     if not currencies:
         return f"no costs{whose} in the range, in any currency: nothing proves the spend (no data is not 0)"
     return None

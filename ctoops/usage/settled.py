@@ -36,6 +36,7 @@ SETTLED, OPEN, NOT_LANDED, MISSING, UNSETTLED, FUTURE = (
     "unsettled",
     "future",
 )
+PARTLY = "partly settled"  # a day or month whose first buckets are settled and later ones not
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Watermark:
         head = (
             f"settled through {self.label()}"
             if self.settled_through is not None
-            else "nothing settled (no bucket of the range has landed data)"
+            else "nothing settled (no bucket of the range has closed with its data landed)"
         )
         if self.complete:
             return f"{head}: the whole range"
@@ -84,11 +85,12 @@ class Watermark:
 
     def period_status(self, start: int, end: int) -> str:
         """The status of a longer period (a day of hours, a month of days): settled when every
-        bucket in it is, else the status of its first unsettled bucket."""
-        i = bisect.bisect_left(self.statuses, (start, ""))
+        bucket in it is; ``partly settled`` when some are, then not (a month settled through
+        its 28th is not "not landed"); else the status of its first bucket."""
+        first = i = bisect.bisect_left(self.statuses, (start, ""))
         while i < len(self.statuses) and self.statuses[i][0] < end:
             if self.statuses[i][1] != SETTLED:
-                return self.statuses[i][1]
+                return PARTLY if i > first else self.statuses[i][1]
             i += 1
         return SETTLED
 

@@ -147,7 +147,7 @@ def _point(text: str, now: float, unit: int, which: str) -> tuple[int, str]:
     if moment is None:
         raise BadInput(f"--{which} {text!r} is not understood: {RULE}")
     ts = int(moment.timestamp())
-    if ts % unit:
+    if ts % unit or moment.microsecond:  # 00:00:00.9 is not 00:00: never cut silently
         what = "00:00 UTC (1d buckets)" if unit == DAY else "a whole hour (1h buckets)"
         raise BadInput(f"--{which} {text!r} is not on a bucket boundary: give {what}")
     return ts, "time"

@@ -57,6 +57,9 @@ def test_ranges_are_utc_midnights():
         ("tomorrow", None, "in the future"),
         ("2027-01-01", None, "in the future"),
         ("2026-10-01", "next-month", "not understood"),
+        # a fraction of a second was cut silently: the range ran as whole days
+        ("2026-10-10T00:00:00.999999Z", None, "not on a bucket boundary"),
+        ("2026-10-01", "2026-10-12T00:00:00.9Z", "not on a bucket boundary"),
     ],
 )
 def test_bad_ranges_exit_2_with_the_rule(start, end, message):

@@ -45,12 +45,22 @@ def version_text() -> str:
 
         ctoops 0.1.0
         python 3.11.2 (linux-x86_64)
-        click 8.5.1, httpx 0.28.1, pandas 3.1.1, pyarrow 26.0.1, rich 15.0.0, plotext 6.1.0, keyring 25.7.0
+        click 8.5.1, httpx 0.28.1, pandas 3.1.1, pyarrow 26.0.1, rich 15.0.0, plotext 6.1.0,
+        keyring 25.7.0
+
+    (the libraries wrapped under 80 columns).
     """
     found = versions(KEY_LIBRARIES)
-    libraries = ", ".join(f"{name} {found[name]}" for name in KEY_LIBRARIES if name in found)
+    names = [f"{name} {found[name]}" for name in KEY_LIBRARIES if name in found]
+    # the libraries in lines under 80 columns (one line of all seven was 99)
+    libraries: list[str] = []
+    for name in names:
+        if libraries and len(libraries[-1]) + len(name) + 2 <= 79:
+            libraries[-1] += f", {name}"
+        else:
+            libraries.append(name)
     missing = [name for name in KEY_LIBRARIES if name not in found]
-    lines = [f"ctoops {found['ctoops']}", f"python {found['python']} ({found['platform']})", libraries]
+    lines = [f"ctoops {found['ctoops']}", f"python {found['python']} ({found['platform']})", *libraries]
     if missing:
         lines.append(f"not installed: {', '.join(missing)}")
     return "\n".join(lines)

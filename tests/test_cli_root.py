@@ -19,6 +19,9 @@ def test_help_lists_commands_and_exit_codes(ctoops):
 def test_version(ctoops):
     result = ctoops("--version")
     assert result.stdout.splitlines()[0] == f"ctoops {ctoops_version()}"
+    assert max(len(line) for line in result.stdout.splitlines()) < 80  # an 80-column terminal
+    for library in ("click", "httpx", "pandas", "pyarrow", "rich", "plotext", "keyring"):
+        assert f"{library} " in result.stdout
 
 
 def ctoops_version() -> str:

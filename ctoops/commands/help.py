@@ -23,6 +23,8 @@ def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
     if not words:
         click.echo(_topic_list(TOPICS))
         return
+    if words[0] in TOPICS and len(words) > 1:  # a topic takes no more words
+        raise click.UsageError(f"the help topic {words[0]!r} takes no more words (got {' '.join(words[1:])!r})")
     if len(words) == 1 and words[0] in TOPICS:
         click.echo(read(words[0]), nl=False)
         return

@@ -566,3 +566,12 @@ def test_a_month_settled_through_its_28th_is_partly_settled_not_not_landed():
     assert mark.period_status(start, end) == PARTLY
     assert mark.period_status(start, start + 28 * 86400) == SETTLED
     assert mark.period_status(start + 28 * 86400, end) == NOT_LANDED  # none of it settled: its first
+
+
+@pytest.mark.parametrize(("args", "noted"), [((), True), (("--format", "json"), True), (("--format", "csv"), False)])
+def test_a_csv_dialect_on_output_that_is_not_csv_is_said(ctoops, args, noted):
+    result = ctoops(
+        "--sandbox", "--via", "openai", "usage", "costs", "--start", "7d", "--csv-dialect", "excel-eu", *args
+    )
+    assert result.exit_code == 0, result.all
+    assert ("--csv-dialect excel-eu applies to CSV only" in result.stderr) is noted

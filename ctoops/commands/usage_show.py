@@ -94,6 +94,9 @@ def deliver(
 
     s = app.settings
     prov = run.provenance(result, s.via, s.sandbox)
+    writes_csv = output.lower().endswith(".csv") if output else fmt == "csv"
+    if dialect != "default" and not writes_csv:  # said, never silently ignored
+        app.notify(f"note: --csv-dialect {dialect} applies to CSV only; this output is not CSV")
     if output:
         path = Path(output)
         if path.suffix.lower() == ".xlsx":

@@ -99,9 +99,10 @@ INTERRUPTED_WHILE_WAITING = [
 ]
 
 
-@pytest.mark.parametrize("args", INTERRUPTED_WHILE_WAITING, ids=" ".join)
-def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
-    env = clean_env(
+def held_env(hold: HoldServer) -> dict[str, str]:
+    """Every service ctoops may call pointed at the hold server, with credentials for each;
+    ``--timeout 600``: only a signal can end the run."""
+    return clean_env(
         OPENCTO_API_BASE_URL=hold.url,
         OPENCTO_TOKEN="opencto-token-Test0000001",
         OPENAI_BASE_URL=f"{hold.url}/v1",
@@ -114,6 +115,11 @@ def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
         CLOUDFLARE_SCRIPT_NAME="opencto-api",
         CLOUDFLARE_BASE_URL=f"{hold.url}/client/v4",
     )
+
+
+@pytest.mark.parametrize("args", INTERRUPTED_WHILE_WAITING, ids=" ".join)
+def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
+    env = held_env(hold)
     screen = run_in_tty(args, env=env, steps=[Step(None, b"\x03", when=lambda: len(hold.held) > 0)], deadline=30)
     assert screen.exit_code == 130, screen.output
     assert after_ctrl_c(screen) == ["ctoops: interrupted"]
@@ -125,13 +131,7 @@ def test_ctrl_c_while_waiting_is_exit_130_in_one_line(hold, args):
 def test_sigterm_while_waiting_is_exit_143_in_one_line_and_does_not_wait(hold, args):
     # a service manager or a cancelled CI job sends SIGTERM: as Ctrl-C, requests in flight on
     # worker threads are abandoned (--timeout 600 would otherwise hold the exit for minutes)
-    env = clean_env(
-        OPENCTO_API_BASE_URL=hold.url,
-        OPENCTO_TOKEN="opencto-token-Test0000001",
-        OPENAI_BASE_URL=f"{hold.url}/v1",
-        OPENAI_ADMIN_KEY="sk-admin-test-key-00000001",
-        CTOOPS_TIMEOUT="600",
-    )
+    env = held_env(hold)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ctoops", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -336,7 +336,8 @@ def emit_checks(results: Sequence[Any], fmt: str, *, header: dict[str, Any] | No
             }
             for r in results
         ]
-        columns = [Column("check"), Column("result"), Column("latency"), Column("detail", flex=True, min_width=24)]
+        detail = Column("detail", flex=True, wrap=True, min_width=24)  # every word of a cause shown
+        columns = [Column("check"), Column("result"), Column("latency"), detail]
         fitted_table(marked, columns, styles={"result": mark_style})
         return
     rows = [

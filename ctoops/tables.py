@@ -39,7 +39,9 @@ class Column:
     ``key``: the record field; ``header``: the title shown (``key`` when empty); ``kind``: one
     of ``KINDS``; ``priority``: 0 is never dropped, a higher one is dropped before a lower
     one; ``flex``: takes the width left and is cut (``…``) rather than dropped, down to
-    ``min_width``; ``labels``: short forms for long values (``{"realtime_token": "rt"}``),
+    ``min_width``; ``wrap`` (with ``flex``): wrapped within its cell at word boundaries
+    instead of cut, the row taking more lines, its columns still aligned (a check's detail,
+    whose every word may matter); ``labels``: short forms for long values (``{"realtime_token": "rt"}``),
     explained in a legend line; ``currency_key``: the record field holding a money cell's
     currency (``"currency"``)."""
 
@@ -48,6 +50,7 @@ class Column:
     kind: str = "text"
     priority: int = 0
     flex: bool = False
+    wrap: bool = False
     min_width: int = 12
     labels: dict[str, str] = field(default_factory=dict)
     currency_key: str | None = None
@@ -254,8 +257,8 @@ def terminal_table(
             grid.add_column(
                 Text(header),
                 justify="right" if column.kind in RIGHT else "left",
-                no_wrap=True,
-                overflow="ellipsis",
+                no_wrap=not column.wrap,
+                overflow="fold" if column.wrap else "ellipsis",
                 # only a flexible column may be narrower than its content, and only by ``cut``
                 min_width=None if column.flex else longest,
                 max_width=cut.get(column.key),

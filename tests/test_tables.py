@@ -91,6 +91,25 @@ def test_a_flexible_column_is_cut_not_dropped():
     assert max(len(line) for line in fitted.text.splitlines()) <= 80
 
 
+def test_a_wrapping_column_keeps_every_word_within_the_width():
+    detail = "a proxy in front of the worker answered 502 Bad Gateway with text/html, not JSON " * 3
+    rows = [
+        {"check": "models", "result": "FAIL", "detail": detail},
+        {"check": "usage", "result": "PASS", "detail": "ok"},
+    ]
+    columns = [Column("check"), Column("result"), Column("detail", flex=True, wrap=True, min_width=24)]
+    fitted = terminal_table(rows, columns, 80, color=False)
+    lines = fitted.text.splitlines()
+    assert "…" not in fitted.text and max(len(line) for line in lines) <= 80
+    start = lines[2].index("a proxy")  # the detail column: every later line of it starts there
+    words = " ".join(line[start:].strip() for line in lines[2:] if line[start:].strip())
+    assert words.startswith(detail.strip()) and words.endswith("ok")
+    assert [line[:start].split() for line in lines[2:] if line[:start].strip()] == [
+        ["models", "FAIL"],
+        ["usage", "PASS"],
+    ]
+
+
 def test_a_table_no_width_can_hold_becomes_one_block_per_row_losing_nothing():
     rows = trend_rows()
     fitted = terminal_table(rows, TREND_COLUMNS, 30, color=False)

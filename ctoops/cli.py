@@ -130,7 +130,7 @@ class CtoopsGroup(click.Group):
         register(first.params.get("token"))
         meta: dict[str, Any] = {}
         try:
-            path = config.config_path()
+            path = config.config_file()
             data = config.load_file(path)
             source = config.describe_source(first, "profile", "--profile", "CTOOPS_PROFILE")
             name, where = config.choose_profile(data, first.params.get("profile"), source, path)

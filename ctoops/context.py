@@ -76,7 +76,10 @@ class AppContext:
             problem = ctx.meta.get("ctoops.config_error")
             if problem is not None:
                 raise problem
-            profile, path, where = ctx.meta.get("ctoops.profile") or (None, config.config_path(), None)
+            profile, file, where = ctx.meta.get("ctoops.profile") or (None, config.config_file(), None)
+            from pathlib import Path
+
+            path = Path(file)
             sources = {name: config.describe_source(ctx, name, flag, env) for name, (flag, env) in FLAGS.items()}
             if profile:
                 sources["profile"] = where or "default"

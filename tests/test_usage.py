@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from bodies import openai_error
 from fakeserver import Reply, Seen
+from usage_api import ts
 
 from ctoops import sandbox
 
@@ -46,12 +47,6 @@ def api_totals(path: str, metric: str, start: int, end: int, **params: str) -> o
         if not data["has_more"]:
             return total
         page = data["next_page"]
-
-
-def ts(day: str) -> int:
-    from datetime import UTC, datetime
-
-    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
 
 
 @pytest.fixture

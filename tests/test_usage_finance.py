@@ -15,22 +15,15 @@ from decimal import Decimal
 
 import pytest
 import usage_api
-from usage_api import cost, usage
+from usage_api import cost, ts, usage
 
 ADMIN = "sk-admin-financeTestKey0123456789A"
 NOW = datetime(2026, 10, 20, 12, tzinfo=UTC).timestamp()  # a Tuesday, midday
 
 
-def ts(day: str) -> int:
-    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
-
-
 @pytest.fixture
 def api(server, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN)
-    monkeypatch.setattr("ctoops.usage.run.now", lambda: NOW)
-    return server
+    return usage_api.admin_api(server, monkeypatch, ADMIN, NOW)
 
 
 def files_in(folder):

@@ -16,6 +16,22 @@ DAY = 86400
 Results = Callable[[str, int, tuple[str, ...]], list[dict[str, Any]] | None]
 
 
+def ts(day: str) -> int:
+    """``2026-10-01`` (or an ISO time, UTC) as unix seconds."""
+    from datetime import UTC, datetime
+
+    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
+
+
+def admin_api(server: FakeServer, monkeypatch: Any, key: str, now: float) -> FakeServer:
+    """``server`` as OpenAI for ``--via openai`` with ``key`` as the admin key, and the usage
+    run's clock fixed at ``now`` (unix s): the shared setup of the finance tests."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", key)
+    monkeypatch.setattr("ctoops.usage.run.now", lambda: now)
+    return server
+
+
 def page_for(seen: Seen, kind: str, results: Results) -> dict[str, Any]:
     q = seen.query_list
     get = dict(q).get

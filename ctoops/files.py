@@ -35,7 +35,7 @@ def check_writable(
 
     path = Path(given)
     for other in inputs:
-        if _same(path, Path(other)):
+        if same_file(path, Path(other)):
             raise BadInput(f"{what} {given} is also an input of this run ({other}); writing it would destroy it")
     if _is_stream(path):  # /dev/stdout (a link to a pipe or a tty), /dev/null, a FIFO
         return path
@@ -124,7 +124,9 @@ def _is_stream(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file: the same inode when both exist (links, other
+    spellings), else the same resolved path (a file this run will create)."""
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)

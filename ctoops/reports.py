@@ -207,18 +207,18 @@ def check_report_paths(
     another report, or a file the run writes itself (``outputs``: a step's export) (exit 2).
     Returns the files to write (a link's target), None where no report was asked for."""
     from ctoops.errors import BadInput
-    from ctoops.files import _same, check_writable
+    from ctoops.files import check_writable, same_file
 
     for written in outputs:
         for read in inputs:
-            if _same(Path(written), Path(read)):
+            if same_file(Path(written), Path(read)):
                 raise BadInput(f"{written} is both written and read by this run; writing it would destroy it")
     given = [p for p in paths if p]
     for i, one in enumerate(given):
         for other in given[i + 1 :]:
-            if Path(one).resolve() == Path(other).resolve():
+            if same_file(Path(one), Path(other)):
                 raise BadInput(f"report {one} is asked for twice (two reports cannot share a file)")
         for written in outputs:
-            if _same(Path(one), Path(written)):
+            if same_file(Path(one), Path(written)):
                 raise BadInput(f"report {one} is also a file this run writes ({written}); choose another path")
     return [check_writable(p, "report", inputs=inputs, notify=notify) if p else None for p in paths]

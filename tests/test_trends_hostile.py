@@ -260,3 +260,37 @@ def test_a_gzip_damaged_in_its_first_bytes_is_named_not_a_crash(ctoops, tmp_path
     folder = ctoops("errors", "trend", str(tmp_path / "logs"), "--format", "json")
     assert folder.exit_code == 0, folder.stderr
     assert f"could not read {bad}" in folder.stderr
+
+
+def test_a_temporary_folder_without_room_for_chunk_files_is_named(tmp_path):
+    """A stream is read through chunk files in the temporary folder; when they cannot be
+    written (a full disk; here a file-size limit, so no root is needed) the run says where
+    and what to do (exit 2), never "internal error", and leaves nothing behind."""
+    import resource
+    import signal
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    logs = tmp_path / "logs.ndjson"
+    logs.write_text("".join(line(T0 + i) for i in range(200)))
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTOOPS_")} | {"TMPDIR": str(scratch)}
+    with open(logs, "rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "ctoops", "errors", "trend", "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            preexec_fn=limit,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot write the chunk files a stream is read through in {scratch}" in done.stderr
+    assert "File too large; free space there, or set TMPDIR to a folder with room" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert list(scratch.iterdir()) == []

@@ -16,13 +16,16 @@ next boundary; a chunk that may hold a record over half of ``MAX_RECORD`` is mar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ctoops.errors import BadInput
 from ctoops.trends.layout import HEAD, Layout, OtherLog, detect
 from ctoops.trends.ledger import MAX_RECORD, Stats
 from ctoops.trends.sources import UNREADABLE, Item, Stopped, open_stream
@@ -30,6 +33,7 @@ from ctoops.trends.sources import UNREADABLE, Item, Stopped, open_stream
 CHUNK = 16 << 20  # bytes per chunk (the buffer: at least MAX_RECORD)
 READ = 4 << 20  # bytes asked of the source at a time (straight into the buffer when undecoded)
 QUIET = 0.25  # seconds without new bytes after which a live source's records are handed over
+_TEXT = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # not ASCII whitespace (what ``bytes.strip`` removes)
 
 
 @dataclass
@@ -45,6 +49,11 @@ class Chunk:
     suspect: bool
 
 
+@dataclass(frozen=True)
+class Done:
+    """The reader has read every item (the last message it puts)."""
+
+
 @dataclass
 class Note:
     """Something the reader saw that is not a chunk: skips (``stats``), a source that is
@@ -57,6 +66,12 @@ class Note:
     layout: Layout | None = None
     kind: str = "plain"
     end: bool = False
+
+
+def has_text(data: bytearray, end: int) -> bool:
+    """Whether ``data[:end]`` holds anything but ASCII whitespace. Stops at the first such
+    byte and copies nothing (``data[:end].strip()`` copied a 16 MiB chunk twice)."""
+    return _TEXT.search(data, 0, end) is not None
 
 
 def boundary(data: bytearray, end: int, pretty: bool) -> int:
@@ -79,30 +94,40 @@ def suspect(data: bytearray, end: int, pretty: bool) -> bool:
     return any(data.find(mark, start, min(start + step, end)) < 0 for start in range(0, end - step + 1, step))
 
 
-def produce(items: list[Item], forced: str, folder: str, out: queue.Queue[Chunk | Note], stop: threading.Event) -> None:
+def produce(
+    items: list[Item], forced: str, folder: str, out: queue.Queue[Chunk | Note | Done], stop: threading.Event
+) -> None:
     """Read ``items`` one after the other into chunk files in ``folder``, putting ``Chunk``
-    and ``Note`` objects on ``out`` (a ``Note(end=True)`` after each item). Runs in the reader
-    thread; an unexpected error is put on ``out`` as the exception itself."""
+    and ``Note`` objects on ``out`` (a ``Note(end=True)`` after each item, and ``Done()``
+    after the last, so the consumer never waits on a timeout to learn the reader finished).
+    Runs in the reader thread; an unexpected error is put on ``out`` as the exception itself
+    (and nothing after it). Once ``stop`` is set the consumer may have stopped reading, so
+    ``Done()`` is then put only if the queue has room (the consumer also watches the thread)."""
     counter = 0
     buf = bytearray(CHUNK)
     for item in items:
         if stop.is_set():
-            return
+            break
         try:
             counter = _one(item, forced, folder, out, stop, buf, counter)
         except Stopped:
-            return
+            break
         except BaseException as exc:  # handed to the consumer, which raises it
             out.put(exc)  # type: ignore[arg-type]
             return
         out.put(Note(item, end=True))
+    if not stop.is_set():
+        out.put(Done())
+        return
+    with contextlib.suppress(queue.Full):
+        out.put_nowait(Done())
 
 
 def _one(
     item: Item,
     forced: str,
     folder: str,
-    out: queue.Queue[Chunk | Note],
+    out: queue.Queue[Chunk | Note | Done],
     stop: threading.Event,
     buf: bytearray,
     counter: int,
@@ -123,11 +148,17 @@ def _one(
     def emit(cut: int) -> None:
         nonlocal counter, line, size
         assert layout is not None
-        if buf[:cut].strip():
+        if has_text(buf, cut):
             counter += 1
             path = os.path.join(folder, f"chunk-{counter}")
-            with open(path, "wb") as handle:
-                handle.write(view[:cut])
+            try:
+                with open(path, "wb") as handle:
+                    handle.write(view[:cut])
+            except OSError as exc:  # a full or vanished scratch folder: the environment, not the logs
+                raise BadInput(
+                    f"cannot write the chunk files a stream is read through in {folder}: {exc.strerror or exc}; "
+                    "free space there, or set TMPDIR to a folder with room"
+                ) from None
             out.put(Chunk(item, path, layout, line, cut, suspect(buf, cut, layout.pretty)))
         line += buf.count(b"\n", 0, cut)
         rest = bytes(view[cut:size])
@@ -187,7 +218,7 @@ def _one(
         cut = boundary(buf, size, layout.pretty)
         if cut:
             emit(cut)
-        if buf[:size].strip():
+        if has_text(buf, size):
             note = Note(item)
             note.stats.skip("not-json", f"{item.name}:{line}")
             out.put(note)

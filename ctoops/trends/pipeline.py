@@ -4,8 +4,9 @@
    in one query, which reads them in parallel (``duck.Engine.files``); a file DuckDB
    refuses, or holding a record to skip or a sampling notice, is read as a stream instead.
 2. Streams (stdin, pipes, ``StreamSource``, byte strings, and the files of step 1 handed
-   back) are cut into chunk files by a reader thread (``framing``) while this thread has
-   each chunk counted: by DuckDB when it reads it cleanly, else record by record.
+   back) are cut into chunk files (in the temporary folder, ``$TMPDIR``) by a reader thread
+   (``framing``) while this thread has each chunk counted: by DuckDB when it reads it
+   cleanly, else record by record.
 
 DuckDB runs in a worker thread so that this one always sees Ctrl-C at once. On a live
 source it ends reading: the whole records that arrived are counted and the run reports
@@ -27,7 +28,7 @@ from typing import TypeVar
 from ctoops.errors import BadInput
 from ctoops.trends.compute import Tally
 from ctoops.trends.duck import Engine, clean
-from ctoops.trends.framing import CHUNK, Chunk, Note, drain, produce
+from ctoops.trends.framing import CHUNK, Chunk, Done, Note, drain, produce
 from ctoops.trends.layout import Layout, OtherLog, detect
 from ctoops.trends.ledger import Stats
 from ctoops.trends.records import Group, read_chunk
@@ -35,7 +36,10 @@ from ctoops.trends.sources import UNREADABLE, Item, open_stream
 
 SNIFF = 64 << 10  # bytes of a file read to decide its format
 PROGRESS_EVERY = 1.0  # seconds between progress calls on a live source
-BATCH = 4  # chunks of one stream read by one DuckDB query when they are waiting already
+# chunks of one stream read by one DuckDB query when they are waiting already; also how many
+# may wait, so at most 2 * BATCH + 1 chunk files exist at once (one batch being read, one
+# waiting, one chunk being written): 144 MiB in the temporary folder, deleted as they are read
+BATCH = 4
 T = TypeVar("T")
 
 
@@ -59,24 +63,28 @@ class Run:
         self.params = tally.params
         self.interrupted = False
         self._engine: Engine | None = None
+        self._engine_job: Future[Engine] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctoops-engine")
         self._last_progress = time.monotonic()
         self._live_now = False  # a live source is being read
         self._stop = threading.Event()
-        self._held: Chunk | Note | BaseException | None = None  # a message taken while batching
+        self._held: Chunk | Note | Done | BaseException | None = None  # a message taken while batching
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine()
+            self._engine = self._wait(self._engine_job) if self._engine_job is not None else Engine()
         return self._engine
 
     def go(self) -> bool:
         """Read everything; True when a live source was ended by Ctrl-C."""
         try:
+            # DuckDB's import and connection (about 0.15 s) overlap the sniffing and the
+            # stream reader's first chunk instead of waiting for them
+            self._engine_job = self._pool.submit(Engine)
             streams = self._files()
             if streams:
-                with tempfile.TemporaryDirectory(prefix="ctoops-trend-", dir=_scratch()) as folder:
+                with tempfile.TemporaryDirectory(prefix="ctoops-trend-") as folder:
                     self._streams(streams, folder)
         except BaseException:
             self._stop.set()
@@ -170,7 +178,7 @@ class Run:
     # -- step 2: streams through the reader thread --------------------------------------------------
 
     def _streams(self, streams: list[Item], folder: str) -> None:
-        out: queue.Queue[Chunk | Note] = queue.Queue(maxsize=BATCH)
+        out: queue.Queue[Chunk | Note | Done] = queue.Queue(maxsize=BATCH)
         reader = threading.Thread(
             target=produce,
             args=(streams, self.forced, folder, out, self._stop),
@@ -198,7 +206,7 @@ class Run:
             drain(out)
             reader.join(timeout=5)
 
-    def _more(self, first: Chunk, out: queue.Queue[Chunk | Note]) -> list[Chunk]:
+    def _more(self, first: Chunk, out: queue.Queue[Chunk | Note | Done]) -> list[Chunk]:
         """``first`` and the chunks of the same source waiting behind it (up to ``BATCH``):
         DuckDB reads one small file on one thread, several in parallel, so a fast stream is
         read by fewer queries of several chunks. After a full chunk (the stream is flowing)
@@ -226,15 +234,19 @@ class Run:
             return [None] * len(batch)
         return [results.get(path) for path in paths]
 
-    def _get(self, out: queue.Queue[Chunk | Note], reader: threading.Thread) -> Chunk | Note | BaseException | None:
-        """The next message, or None when the reader is done; progress while waiting."""
+    def _get(
+        self, out: queue.Queue[Chunk | Note | Done], reader: threading.Thread
+    ) -> Chunk | Note | BaseException | None:
+        """The next message, or None when the reader is done (its ``Done``, or its thread
+        gone); progress while waiting."""
         if self._held is not None:
             held, self._held = self._held, None
-            return held
+            return None if isinstance(held, Done) else held
         while True:
             try:
                 self._progress()
-                return out.get(timeout=0.2)
+                message = out.get(timeout=0.2)
+                return None if isinstance(message, Done) else message
             except queue.Empty:
                 if not reader.is_alive() and out.empty():
                     return None
@@ -314,16 +326,3 @@ class Run:
         if now - self._last_progress >= PROGRESS_EVERY:
             self._last_progress = now
             self.on_progress()
-
-
-def _scratch() -> str | None:
-    """Where chunk files go: /dev/shm (memory, no disk writeback) when it has room for a few
-    chunks, else the temporary folder ($TMPDIR). At most three chunks exist at a time."""
-    from ctoops.trends.framing import CHUNK
-
-    try:
-        info = os.statvfs("/dev/shm")
-    except OSError:
-        return None
-    room = info.f_bavail * info.f_frsize
-    return "/dev/shm" if room >= 8 * CHUNK and os.access("/dev/shm", os.W_OK) else None

@@ -6,7 +6,7 @@ per-hour counts fetched as Python rows. `read_json_auto` (schema inferred, into 
 job this benchmark used to compare with) is kept as a second line. Cases: plain Logpush
 NDJSON, the same file gzipped, a folder of gzipped parts (Logpush's layout), wrangler
 tail's pretty output, and the NDJSON piped into `ctoops errors trend -` (compared with
-ctoops reading the file).
+the DuckDB job reading the same pipe as `/dev/stdin`, and with ctoops reading the file).
 
 Every command runs as a fresh process (interpreter and imports included); the two sides
 alternate (A B A B ...) and the ratio is the median of the per-pair ratios, so load from
@@ -29,6 +29,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 RULES = """
@@ -114,6 +115,16 @@ def run(cmd: list[str], stdin_from: str | None = None) -> tuple[float, float, fl
     return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
+def piped(cmd: list[str], stdin_from: str | None, stdout: IO[str] | None = None) -> None:
+    """Run ``cmd`` once (checked), with ``cat STDIN_FROM |`` in front when given."""
+    feeder = subprocess.Popen(["cat", stdin_from], stdout=subprocess.PIPE) if stdin_from else None
+    subprocess.run(cmd, stdin=feeder.stdout if feeder else None, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+    if feeder:
+        if feeder.stdout:
+            feeder.stdout.close()
+        feeder.wait()
+
+
 def ours(source: str, out: str | None = None) -> list[str]:
     script = Path(sys.executable).with_name("ctoops")
     cmd = [str(script), "errors", "trend", source, "--window", "1h", "--format", "json"]
@@ -168,11 +179,12 @@ def compare(
     pairs: int,
     a_stdin: str | None = None,
     labels: tuple[str, str] = ("ctoops", "DuckDB, schema"),
+    b_stdin: str | None = None,
 ) -> float:
     runs_a, runs_b, ratios = [], [], []
     for _ in range(pairs):
         ra = run(a, a_stdin)
-        rb = run(b)
+        rb = run(b, b_stdin)
         runs_a.append(ra)
         runs_b.append(rb)
         ratios.append(ra[0] / rb[0])
@@ -221,16 +233,14 @@ def main() -> None:
                 out_b,
                 compression,
             ]
+            theirs_file = list(theirs)
+            if case == "pipe":  # DuckDB reads the same pipe itself
+                theirs[2] = "/dev/stdin"
             mine = ours("-" if case == "pipe" else source)
             # once each: the counts must agree (and the page cache is warm)
             with open(out_a, "w") as handle:
-                feeder = subprocess.Popen(["cat", source], stdout=subprocess.PIPE) if case == "pipe" else None
-                subprocess.run(
-                    mine, stdin=feeder.stdout if feeder else None, stdout=handle, stderr=subprocess.DEVNULL, check=True
-                )
-                if feeder:
-                    feeder.wait()
-            subprocess.run(theirs, check=True)
+                piped(mine, source if case == "pipe" else None, stdout=handle)
+            piped(theirs, source if case == "pipe" else None)
             agree = counts(out_a, True) == counts(out_b, False)
             label = {
                 "plain": "plain NDJSON",
@@ -244,7 +254,10 @@ def main() -> None:
                 disagree.append(case)
                 continue
             if case == "pipe":
+                labels = ("ctoops, pipe", "DuckDB, schema, pipe")
+                compare(case, mine, theirs, args.pairs, a_stdin=source, labels=labels, b_stdin=source)
                 compare(case, mine, ours(source), args.pairs, a_stdin=source, labels=("ctoops, pipe", "ctoops, file"))
+                compare(case, theirs, theirs_file, args.pairs, a_stdin=source, labels=("DuckDB, pipe", "DuckDB, file"))
                 continue
             compare(case, mine, theirs, args.pairs)
             if case in ("plain", "folder") and not args.no_auto:

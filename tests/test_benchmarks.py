@@ -37,7 +37,8 @@ def test_trend_benchmark_runs(tmp_path):
     out = run(str(BENCH / "errors_trend.py"), "--events", "3000", "--pairs", "1", "--data", str(data))
     for case in ("plain NDJSON", "one .gz", "a folder of .gz", "pretty tail", "cat NDJSON | ctoops -"):
         assert f"{case}: counts agree: True" in out
-    assert out.count("ratio ctoops") == 7  # five cases, and read_json_auto on two
+    assert out.count("ratio ctoops") == 8  # five cases, read_json_auto on two, the pipe against the file
+    assert "ratio ctoops, pipe / DuckDB, schema, pipe" in out and "ratio DuckDB, pipe / DuckDB, file" in out
     assert sorted(p.name for p in data.iterdir()) == [
         "logpush-3000-gz",
         "logpush-3000.ndjson",

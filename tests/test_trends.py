@@ -340,3 +340,20 @@ def test_the_result_is_a_pandas_frame_for_library_use():
     ]
     assert str(frame["window_start"].dtype).startswith("datetime64") and str(frame["window_start"].dt.tz) == "UTC"
     assert frame.groupby("bucket")["requests"].sum().to_dict() == {"cto_openai_proxy": 6, "realtime_token": 6}
+
+
+def test_json_that_is_not_an_object_is_told_from_text(ctoops, tmp_path):
+    """``[1, 2, 3]``, ``5`` or ``null`` on a line of their own are JSON, just not records: they
+    were counted as "not JSON"; text and torn records still are."""
+    good = (LOGS / "tail_compact.ndjson").read_text().splitlines()
+    mixed = good[:3] + ["[1, 2, 3]", "5", "null", "stray text", '{"outcome": "ok", "eventTi'] + good[3:]
+    log = tmp_path / "mixed.ndjson"
+    log.write_text("\n".join(mixed) + "\n")
+    for args in ([str(log)], ["-"]):
+        result = ctoops("errors", "trend", *args, "--format", "json", input=log.read_text())
+        assert rows_of(result) == TAIL_5M
+        where = args[0]
+        assert (
+            f"skipped 5 records: 3 JSON that is not an object (first at {where}:4, {where}:5, {where}:6); "
+            f"2 not JSON (a torn record or a stray line) (first at {where}:7, {where}:8)"
+        ) in result.stderr, result.stderr

@@ -198,13 +198,15 @@ class Grouper:
 
 
 def pieces(chunk: bytes, first_line: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line, record bytes) for each record in ``chunk``; None for a torn record or a stray
-    line (it costs itself only).
+    """(line, record bytes) for each record in ``chunk``; None for a torn record (it costs
+    itself only).
 
     A record is a line starting with ``{`` (one per line), or the lines from a ``{`` line to
     the next ``}`` line (pretty-printed: every line inside is indented), LF or CRLF. An
     unindented line before that ``}`` means the record was torn: it is given up, and the
-    line is read again as what it is."""
+    line is read again as what it is. Any other line that is not blank is handed over as it
+    is, so the reader can tell JSON that is not an object (``[1, 2]``, ``5``, ``null``) from
+    a stray line of text."""
     lines = chunk.split(b"\n")
     count = len(lines)
     i = 0
@@ -228,7 +230,7 @@ def pieces(chunk: bytes, first_line: int) -> Iterator[tuple[int, bytes | None]]:
             i += 1
         else:
             if line.strip():
-                yield first_line + i, None
+                yield first_line + i, line
             i += 1
 
 

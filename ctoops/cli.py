@@ -159,7 +159,6 @@ class CtoopsGroup(click.Group):
         from ctoops.redact import redact
 
         register_env_secrets()
-        restore = _exit_on_sigterm()
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort as exc:
@@ -195,8 +194,6 @@ class CtoopsGroup(click.Group):
             setattr(error, "message", printable(error.message))  # noqa: B010 - as above
             error.show()
             sys.exit(error.exit_code)
-        finally:
-            restore()
         sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
@@ -209,6 +206,10 @@ class CtoopsGroup(click.Group):
             sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command line's command, SIGTERM ending it like Ctrl-C (see
+        ``_exit_on_sigterm``: installed here, when a command runs, so ``--help``, which Click
+        answers while parsing, does not import ``signal``)."""
+        restore = _exit_on_sigterm() if ctx.parent is None else (lambda: None)
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -220,6 +221,8 @@ class CtoopsGroup(click.Group):
             raise ReaderGone() from exc
         except Exception as exc:
             raise internal_error(exc, getattr(ctx.obj, "show_traceback", False)) from exc
+        finally:
+            restore()
 
 
 def suggest(ctx: click.Context, name: str) -> click.exceptions.NoSuchCommand:
@@ -325,7 +328,7 @@ def register_env_secrets() -> None:
 @click.option(
     "--api-url",
     cls=Setting,
-    type=UrlType(),
+    type=UrlType(shipped=(DEFAULT_API_URL,)),
     default=DEFAULT_API_URL,
     metavar="URL",
     envvar="OPENCTO_API_BASE_URL",
@@ -399,7 +402,7 @@ def register_env_secrets() -> None:
 @click.option(
     "--openai-base-url",
     cls=Setting,
-    type=UrlType(),
+    type=UrlType(shipped=(DEFAULT_OPENAI_BASE_URL,)),
     default=DEFAULT_OPENAI_BASE_URL,
     envvar="OPENAI_BASE_URL",
     hidden=True,

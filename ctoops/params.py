@@ -25,11 +25,21 @@ WORKSPACE_RE = re.compile(r"[a-zA-Z0-9._-]{1,80}")  # the worker's rule, matched
 class UrlType(ParamType):
     """An http(s) base URL with a host and a valid port, its scheme lower-cased and trailing
     slash trimmed; no query or fragment. Credentials in it are registered as secrets before
-    any message can show it."""
+    any message can show it.
+
+    ``shipped``: the option's own default(s), returned as they are without parsing them
+    (Click converts defaults on every run, ``--help`` included, and ``urllib.parse`` with
+    ``ipaddress`` costs about 3 ms of startup); ``tests/test_params.py`` checks that each one
+    passes the full check unchanged."""
 
     name = "url"
 
+    def __init__(self, shipped: tuple[str, ...] = ()) -> None:
+        self.shipped = frozenset(shipped)
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and value in self.shipped:
+            return value
         from urllib.parse import urlsplit
 
         from ctoops.redact import register, url_secrets

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import quote, urlsplit, urlunsplit
 
 FRAGMENT = 5  # characters: a run this long of a known secret is masked wherever it appears
 _PREFIXES = ("sk-proj-", "sk-admin-", "sk-svcacct-", "sk-live-", "sk-", "ek_")
@@ -58,7 +57,8 @@ def register(secret: str | None) -> None:
     """Remember a secret so that ``redact`` masks it, and its fragments, wherever they appear."""
     if not secret or len(secret) < 4:
         return
-    import json  # here, not at the top: ``ctoops --help`` imports this module
+    import json  # here and below, not at the top: ``ctoops --help`` imports this module
+    from urllib.parse import quote
 
     forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe="")}
     body = secret
@@ -139,6 +139,8 @@ def mask_url(url: str) -> str:
 
     ``https://user:pw@host/p?api_key=abc&x=1`` -> ``https://user:****@host/p?api_key=****&x=1``.
     """
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -160,6 +162,8 @@ def mask_url(url: str) -> str:
 
 def url_secrets(url: str) -> list[str]:
     """The credentials a URL carries (userinfo, credential-like query values), to register."""
+    from urllib.parse import urlsplit
+
     try:
         netloc, query = urlsplit(url)[1::2]
     except ValueError:  # 'https://[::1' or a bad port: split as RFC 3986 appendix B does

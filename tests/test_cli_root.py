@@ -102,3 +102,40 @@ def test_help_imports_no_heavy_library():
     assert loaded_after("models", "list", "--help") & HEAVY == set()
     assert loaded_after("errors", "trend", "--help") & HEAVY == set()
     assert loaded_after("realtime", "check", "--help") & HEAVY == set()
+
+
+def imported_by(*argv: str) -> set[str]:
+    """The modules ``ctoops ARGV`` imports itself: not those the interpreter had loaded before
+    (an editable install's import hook loads pathlib, and with it urllib, at startup)."""
+    code = (
+        "import sys, atexit\n"
+        "before = set(sys.modules)\n"
+        "atexit.register(lambda: print(' '.join(sorted(set(sys.modules) - before)), file=sys.stderr))\n"
+        f"sys.argv = ['ctoops', *{list(argv)!r}]\n"
+        "from ctoops.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return set(result.stderr.split())
+
+
+def test_help_skips_what_only_a_run_needs():
+    """Startup budget (benchmarks/startup.py): ``--help`` parses no URL (the shipped defaults
+    are taken as they are) and installs no SIGTERM handler (it is installed when the root
+    command runs, which a subcommand's ``--help`` passes through), so urllib.parse, ipaddress
+    and signal stay unloaded."""
+    assert imported_by("--help") & {"urllib.parse", "ipaddress", "signal"} == set()
+    for argv in (["keys", "--help"], ["errors", "trend", "--help"]):
+        assert imported_by(*argv) & {"urllib.parse", "ipaddress"} == set(), argv
+
+
+def test_the_shipped_default_urls_pass_the_full_url_check_unchanged():
+    from ctoops.cli import cli
+    from ctoops.params import UrlType
+
+    shipped = {p.name: p for p in cli.params if isinstance(p.type, UrlType) and p.type.shipped}
+    assert set(shipped) == {"api_url", "openai_base_url"}
+    for name, param in shipped.items():
+        assert isinstance(param.type, UrlType) and param.type.shipped == {param.default}, name
+        assert UrlType().convert(param.default, None, None) == param.default, name

@@ -84,10 +84,15 @@ def test_python_dash_m_and_the_console_script_run():
 HEAVY = {"pandas", "pyarrow", "numpy", "plotext", "httpx", "keyring", "rich", "websockets", "boto3", "botocore"}
 
 
-def loaded_after(*argv: str) -> set[str]:
+def loaded_after(*argv: str, own: bool = False) -> set[str]:
+    """The top-level modules loaded once ``ctoops ARGV`` has run; with ``own``, the full names
+    of those ctoops imported itself, not those the interpreter had loaded before (an editable
+    install's import hook loads pathlib, and with it urllib, at startup)."""
+    names = "set(sys.modules) - before" if own else "{m.split('.')[0] for m in sys.modules}"
     code = (
         "import sys, atexit\n"
-        "atexit.register(lambda: print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr))\n"
+        "before = set(sys.modules)\n"
+        f"atexit.register(lambda: print(' '.join(sorted({names})), file=sys.stderr))\n"
         f"sys.argv = ['ctoops', *{list(argv)!r}]\n"
         "from ctoops.cli import main\n"
         "main()\n"
@@ -104,30 +109,14 @@ def test_help_imports_no_heavy_library():
     assert loaded_after("realtime", "check", "--help") & HEAVY == set()
 
 
-def imported_by(*argv: str) -> set[str]:
-    """The modules ``ctoops ARGV`` imports itself: not those the interpreter had loaded before
-    (an editable install's import hook loads pathlib, and with it urllib, at startup)."""
-    code = (
-        "import sys, atexit\n"
-        "before = set(sys.modules)\n"
-        "atexit.register(lambda: print(' '.join(sorted(set(sys.modules) - before)), file=sys.stderr))\n"
-        f"sys.argv = ['ctoops', *{list(argv)!r}]\n"
-        "from ctoops.cli import main\n"
-        "main()\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return set(result.stderr.split())
-
-
 def test_help_skips_what_only_a_run_needs():
     """Startup budget (benchmarks/startup.py): ``--help`` parses no URL (the shipped defaults
     are taken as they are) and installs no SIGTERM handler (it is installed when the root
     command runs, which a subcommand's ``--help`` passes through), so urllib.parse, ipaddress
     and signal stay unloaded."""
-    assert imported_by("--help") & {"urllib.parse", "ipaddress", "signal"} == set()
+    assert loaded_after("--help", own=True) & {"urllib.parse", "ipaddress", "signal"} == set()
     for argv in (["keys", "--help"], ["errors", "trend", "--help"]):
-        assert imported_by(*argv) & {"urllib.parse", "ipaddress"} == set(), argv
+        assert loaded_after(*argv, own=True) & {"urllib.parse", "ipaddress"} == set(), argv
 
 
 def test_the_shipped_default_urls_pass_the_full_url_check_unchanged():

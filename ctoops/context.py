@@ -164,11 +164,9 @@ class AppContext:
         boundaries to its width with a hanging indent (piped: one line, for grep)."""
         text = f"ctoops: {redact(line)}"
         if sys.stderr.isatty():
-            import shutil
-            import textwrap
+            from ctoops.render import wrapped
 
-            width = shutil.get_terminal_size((80, 24)).columns
-            text = "\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)) or text
+            text = wrapped(text) or text
         click.echo(text, err=True)
 
     # -- HTTP and backends ----------------------------------------------------------------------

@@ -32,12 +32,17 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def wrapped(line: str, indent: str = "  ") -> str:
-    """A sentence for a terminal: wrapped at word boundaries to its width, later lines
-    under a hanging ``indent`` (a verdict, a summary). Pipes get the line as it is."""
+def wrapped(line: str, indent: str = "  ", first: str = "") -> str:
+    """A paragraph for a terminal (a verdict, a summary, a notice, a runbook's text): wrapped
+    at word boundaries, never at a hyphen or a no-break space, to the terminal's width less
+    one column (a line that fills the last column makes some terminals wrap twice); the first
+    line after ``first``, later lines under a hanging ``indent``. The one wrapping rule for
+    running text: callers give pipes the line as it is, for grep."""
     import textwrap
 
-    return textwrap.fill(line, terminal_width() - 1, subsequent_indent=indent, break_on_hyphens=False)
+    return textwrap.fill(
+        line, terminal_width() - 1, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False
+    )
 
 
 def symbols_enabled() -> bool:

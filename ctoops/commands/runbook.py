@@ -47,18 +47,16 @@ def runbook_list(app: AppContext, fmt: str) -> None:
 def runbook_show(app: AppContext, runbook_name: str | None) -> None:
     """Print a runbook's steps and instructions (default: openai-ops)."""
     from ctoops import runbook as core
-    from ctoops.render import stdout_is_tty, terminal_width
+    from ctoops.render import stdout_is_tty, wrapped
 
     book = core.load(core.find(runbook_name, app.settings.config_path.parent))
-    tty, width = stdout_is_tty(), terminal_width() - 1
+    tty = stdout_is_tty()
 
     def say(text: str, indent: int) -> None:
         # on a terminal, each paragraph wrapped to its width (the bundled runbooks are 96 wide)
         if tty:
-            import textwrap
-
             pad = " " * indent
-            text = textwrap.fill(text, width, initial_indent=pad, subsequent_indent=pad, break_on_hyphens=False)
+            text = wrapped(text, pad, pad)
         else:
             text = " " * indent + text
         click.echo(text)
@@ -167,10 +165,9 @@ def _printer(total: int) -> Any:
     """The step-by-step text. On a terminal: marks in colour (``✓ PASS`` green, ``✗ FAIL``
     red, ``– SKIP`` yellow), each line wrapped at word boundaries to the terminal's width
     with a hanging indent, so no line runs over; piped: the plain lines, as before."""
-    from ctoops.render import color_enabled, stdout_is_tty, symbols_enabled, terminal_width
+    from ctoops.render import color_enabled, stdout_is_tty, symbols_enabled, wrapped
 
     tty, color, symbols = stdout_is_tty(), color_enabled(), symbols_enabled()
-    width = terminal_width() - 1
 
     def say(text: str, indent: int, status: str | None = None) -> None:
         from ctoops.summary import mark, mark_style
@@ -179,11 +176,7 @@ def _printer(total: int) -> Any:
             shown = mark(status, symbols=symbols)
             text = text.replace(status, shown.replace(" ", "\xa0"), 1)  # a mark is never split
         if tty:
-            import textwrap
-
-            text = textwrap.fill(
-                text, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 4), break_on_hyphens=False
-            ).replace("\xa0", " ")
+            text = wrapped(text, " " * (indent + 4), " " * indent).replace("\xa0", " ")
         else:
             text = " " * indent + text
         if status is not None and color:

@@ -137,3 +137,26 @@ def test_a_real_key_hint_is_kept():
     body = b'{"keyHint": "****9xQz"}'
     assert before_record_response({"body": {"string": body}, "headers": {}})["body"]["string"] == body
     assert find_leaks(body.decode()) == []
+
+
+def test_cloudflare_cassettes_lose_the_recording_secrets_too():
+    """The Cloudflare scrubber keeps telemetry's ``key``/``value`` fields (field names and
+    counts there) but, like the OpenAI one, removes the secrets a recording used (a Cloudflare
+    API token matches none of the secret shapes) and the secret headers."""
+    import cf_scrub
+    import scrub
+
+    secret = "cfRecordingToken0123456789abcdefABCDEF"
+    scrub.remember(secret)
+    try:
+        body = json.dumps({"key": "$workers.event.request.path", "value": "/api", "echo": secret}).encode()
+        response = {"body": {"string": body}, "headers": {"Set-Cookie": ["a=b"], "Date": ["x"], "X-Ok": ["1"]}}
+        out = cf_scrub.before_record_response(response)
+        assert json.loads(out["body"]["string"]) == {
+            "key": "$workers.event.request.path",
+            "value": "/api",
+            "echo": "REDACTED",
+        }
+        assert out["headers"] == {"Set-Cookie": ["REDACTED"], "X-Ok": ["1"]}
+    finally:
+        scrub.RECORDING_SECRETS.discard(secret)

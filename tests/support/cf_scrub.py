@@ -7,29 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrub import LEAK_PATTERNS, REDACTED, SECRET_HEADERS
+from scrub import LEAK_PATTERNS, REDACTED, hooks, scrub_secrets
 
 
 def scrub_text(body: Any) -> Any:
+    """The recording secrets and anything shaped like a secret, replaced by REDACTED."""
     if body in (None, b"", ""):
         return body
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = scrub_secrets(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     for pattern in LEAK_PATTERNS:
         text = pattern.sub(REDACTED, text)
     return text.encode() if isinstance(body, bytes) else text
 
 
-def before_record_request(request: Any) -> Any:
-    request.body = scrub_text(request.body)
-    return request
-
-
-def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
-    response["body"]["string"] = scrub_text(response["body"]["string"])
-    headers = response.get("headers", {})
-    for name in list(headers):
-        if name.lower() in SECRET_HEADERS:
-            headers[name] = [REDACTED]
-        elif name.lower() in ("content-length", "date", "server"):
-            del headers[name]
-    return response
+before_record_request, before_record_response = hooks(scrub_text, drop=("content-length", "date", "server"))

@@ -4,6 +4,7 @@ on every stored cassette (``tests/test_cassettes.py``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 REDACTED = "REDACTED"
@@ -48,40 +49,64 @@ def remember(*secrets: str) -> None:
     RECORDING_SECRETS.update(s for s in secrets if s and len(s) >= 8)
 
 
+def _text_of(body: Any) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+
+
+def _like(body: Any, text: str) -> Any:
+    return text.encode() if isinstance(body, bytes) else text
+
+
+def scrub_secrets(text: str) -> str:
+    """The recording secrets (``remember``), longest first, replaced by REDACTED."""
+    for secret in sorted(RECORDING_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def scrub_body(body: Any) -> Any:
     """Secret JSON string fields become "REDACTED", by pattern on the text: the body is not
     re-serialised, so every other byte (numbers with more digits than a float holds, key
     order, spacing) stays exactly as recorded. vcrpy runs this on load as well as on save."""
     if body in (None, b"", ""):
         return body
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    for secret in sorted(RECORDING_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
     cleaned = _SECRET_STRING.sub(
-        lambda m: f'{m.group(1)}"{m.group(2)}{m.group(1)}"{m.group(3)}{m.group(1)}"{REDACTED}{m.group(1)}"', text
+        lambda m: f'{m.group(1)}"{m.group(2)}{m.group(1)}"{m.group(3)}{m.group(1)}"{REDACTED}{m.group(1)}"',
+        scrub_secrets(_text_of(body)),
     )
     cleaned = _KEY_HINT.sub(
         lambda m: m.group(0) if _is_hint(m.group(3)) else m.group(0).replace(m.group(3), REDACTED), cleaned
     )
     for pattern in LEAK_PATTERNS[:4]:
         cleaned = pattern.sub(REDACTED, cleaned)
-    return cleaned.encode() if isinstance(body, bytes) else cleaned
+    return _like(body, cleaned)
 
 
-def before_record_request(request: Any) -> Any:
-    request.body = scrub_body(request.body)
-    return request
+def hooks(
+    scrub: Callable[[Any], Any], drop: tuple[str, ...] = ("content-length",)
+) -> tuple[Callable[[Any], Any], Callable[[dict[str, Any]], dict[str, Any]]]:
+    """vcrpy's ``before_record_request`` and ``before_record_response`` for a body scrubber:
+    bodies through ``scrub``, ``SECRET_HEADERS`` of a response set to REDACTED, the ``drop``
+    headers (lower case) removed. One pair per API's cassettes (``cf_scrub.py`` has the other)."""
+
+    def before_record_request(request: Any) -> Any:
+        request.body = scrub(request.body)
+        return request
+
+    def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
+        response["body"]["string"] = scrub(response["body"]["string"])
+        headers = response.get("headers", {})
+        for name in list(headers):
+            if name.lower() in SECRET_HEADERS:
+                headers[name] = [REDACTED]
+            elif name.lower() in drop:
+                del headers[name]
+        return response
+
+    return before_record_request, before_record_response
 
 
-def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
-    response["body"]["string"] = scrub_body(response["body"]["string"])
-    headers = response.get("headers", {})
-    for name in list(headers):
-        if name.lower() in SECRET_HEADERS:
-            headers[name] = [REDACTED]
-        elif name.lower() == "content-length":
-            del headers[name]
-    return response
+before_record_request, before_record_response = hooks(scrub_body)
 
 
 def _is_hint(value: str) -> bool:

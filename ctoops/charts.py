@@ -5,7 +5,8 @@
 * one colour and one marker per series, and the legend on its own line under the chart,
   never over the data;
 * the y axis in percent, ticks on round values; thresholds drawn as lines in their series'
-  colour (a signal, not plotext's ``line()``, which paints a white background);
+  colour (a signal, not plotext's ``line()``, which paints a white background), under the
+  points, so a point on a threshold stays visible;
 * points of windows with fewer requests than can be judged drawn apart, dim, with ``·``;
 * x ticks on window starts, in compact UTC (``06:00``; ``11-24 06:00`` across days).
 
@@ -100,6 +101,11 @@ def rate_chart(
     fig.theme("simple" if color else "colorless")
     fig.legend(False)
     xs_all = sorted({x for s in series for x, _ in s.points})
+    for s in series:  # thresholds first: a point drawn on a line stays visible
+        if s.limit is not None and xs_all:
+            line = fig.signal([xs_all[0], xs_all[-1]], [s.limit, s.limit], marker=_marker(plt, "─", s.color))
+            line.lines()
+            fig.draw(line)
     for s in series:
         judged = [p for p, thin in zip(s.points, s.thin or [False] * len(s.points), strict=True) if not thin]
         thin = [p for p, t in zip(s.points, s.thin or [False] * len(s.points), strict=True) if t]
@@ -110,10 +116,6 @@ def rate_chart(
         if thin:
             dots = fig.signal([x for x, _ in thin], [y for _, y in thin], marker=_marker(plt, "·", GRAY))
             fig.draw(dots)
-        if s.limit is not None and xs_all:
-            line = fig.signal([xs_all[0], xs_all[-1]], [s.limit, s.limit], marker=_marker(plt, "─", s.color))
-            line.lines()
-            fig.draw(line)
     top = max([y for s in series for _, y in s.points] + [s.limit or 0 for s in series] + [0.0])
     step = nice_step(top * 1.1)
     ticks = [i * step for i in range(int(top * 1.1 / step) + 2)]

@@ -53,6 +53,19 @@ def test_the_threshold_is_a_line_across_the_chart():
     assert any(line.count("─") > 60 for line in text.splitlines() if "┌" not in line and "└" not in line)
 
 
+def test_a_point_on_the_threshold_stays_visible():
+    """A window exactly at the limit (the one that matters at 3 am) is drawn over the line,
+    never hidden under it; and another series' line does not hide it either."""
+    on = [(x, 0.05 if i == 12 else 0.0) for i, x in enumerate(STARTS)]
+    for series in (
+        [Series("429 rate", on, "+", BLUE, limit=0.05)],
+        [Series("429 rate", on, "+", BLUE), Series("5xx rate", [(x, 0.0) for x in STARTS], "x", MAGENTA, limit=0.05)],
+    ):
+        body = rate_chart("g", series, color=False, width=80).rsplit("┘", 1)[0]
+        row = next(line for line in body.splitlines() if line.count("─") > 30 and not {"┌", "└"} & set(line))
+        assert "+" in row, body
+
+
 def test_ticks_and_steps():
     assert nice_step(0.11) == 0.05 and nice_step(0.011) == 0.005 and nice_step(0) == 0.01
     assert percent_label(0.05, 0.01) == "5%" and percent_label(0.005, 0.005) == "0.5%"

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ctoops.decimals import rounded
+
 KINDS = ("text", "count", "number", "money", "percent", "time", "verdict")
 
 
@@ -101,9 +103,6 @@ def percent(rate: Any) -> str:
     return f"{float(rate) * 100:.1f}%"
 
 
-CENT = Decimal("0.01")
-
-
 def money(amount: Any, currency: str | None) -> str:
     """``Decimal("1234.5678")``, ``"usd"`` -> ``1,234.57 USD`` (half away from zero, as
     spreadsheets round); a non-zero amount under half a cent -> ``<0.01 USD``."""
@@ -111,10 +110,10 @@ def money(amount: Any, currency: str | None) -> str:
         return ""
     value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
     unit = f" {currency.upper()}" if currency else ""
-    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    if rounded == 0 and value != 0:
+    shown = rounded(value, 2, ROUND_HALF_UP)
+    if shown == 0 and value != 0:
         return f"{'-' if value < 0 else ''}<0.01{unit}"
-    return f"{rounded:,.2f}{unit}"
+    return f"{shown:,.2f}{unit}"
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -51,6 +51,9 @@ def test_cell_forms():
     assert money(Decimal("0.125"), "usd") == "0.13 USD"  # half away from zero, as spreadsheets
     assert money(Decimal("0.004"), "usd") == "<0.01 USD"  # never shown as nothing when it is not
     assert money(Decimal("0"), "usd") == "0.00 USD"
+    # 33 digits: the default decimal context (28) refused to round it to cents (an internal error)
+    big = Decimal("1234567890123456789012345678901.125")
+    assert money(big, "usd") == "1,234,567,890,123,456,789,012,345,678,901.13 USD"
 
 
 def test_times_say_what_they_share_once():

@@ -568,3 +568,60 @@ def test_a_csv_dialect_on_output_that_is_not_csv_is_said(ctoops, args, noted):
     )
     assert result.exit_code == 0, result.all
     assert ("--csv-dialect excel-eu applies to CSV only" in result.stderr) is noted
+
+
+# -- exact beyond 28 digits -----------------------------------------------------------------------
+
+BIG, TINY = "100000000000000000", "0.0000000000000000001"  # 1e17 and 1e-19: 37 digits together
+BOTH = "100000000000000000.0000000000000000001"
+GROUPED = "100,000,000,000,000,000.0000000000000000001"  # as a verdict shows it
+
+
+def big_and_tiny(kind, day, groups):
+    """The tester's two costs on 10-01, one per project; nothing else in the range."""
+    if day == ts("2026-10-01"):
+        return [cost(BIG, project_id="proj_big"), cost(TINY, project_id="proj_tiny")]
+    return []
+
+
+def test_totals_keep_every_digit_decimal128_holds_beyond_python_s_28(ctoops, api, tmp_path):
+    # Python's default decimal context keeps 28 digits: the totals and the budget gate read
+    # 1e17 + 1e-19 as 1e17 (so a budget of exactly 1e17 passed)
+    usage_api.serve(api, big_and_tiny)
+    rng = ("--via", "openai", "usage", "costs", "--start", "2026-10-01", "--end", "2026-10-02")
+    by = ("--group-by", "project_id")
+    table = ctoops(*rng, *by, "--budget", BIG)
+    assert table.exit_code == 1, table.all
+    totals = table.stdout.split("Totals")[1].split("By day")[0].split()
+    assert totals[-3:] == ["usd", BOTH, BOTH]  # everything sent, and the settled part
+    days = [line.split() for line in table.stdout.splitlines() if line.startswith("2026-10-01")]
+    assert days == [["2026-10-01", "usd", BOTH, "settled"]]
+    by_project = table.stdout.split("By project_id")[1].split("Forecast")[0].splitlines()
+    groups = {line.split()[0]: line.split()[-1] for line in by_project if line.startswith("proj_")}
+    assert groups == {"proj_big": BIG, "proj_tiny": TINY}
+    (line,) = [line for line in table.stdout.splitlines() if line.startswith("budget ")]
+    assert line.startswith(
+        "budget FAIL for the range: settled spend is over budget; "
+        f"settled spend {GROUPED} usd (settled through 2026-10-01)"
+    )
+    assert f"budget {BIG} usd" in line
+    exact = ctoops(*rng, *by, "--budget", BOTH)  # the same spend, to the last digit: within budget
+    assert exact.exit_code == 0, exact.all
+    assert f"budget PASS for the range: within budget; settled spend {GROUPED} usd" in exact.stdout
+    as_json = ctoops(*rng, *by, "--format", "json", "--budget", BIG)
+    assert as_json.exit_code == 1, as_json.all
+    assert [r["amount"] for r in json.loads(as_json.stdout)] == [BIG, TINY]
+    assert f"settled spend {GROUPED} usd" in as_json.stderr
+    out = tmp_path / "costs.csv"
+    written = ctoops(*rng, "--bucket", "1mo", "-o", str(out))  # the month's one row is the total
+    assert written.exit_code == 0, written.all
+    assert [r["amount"] for r in csv.DictReader(io.StringIO(out.read_text()))] == [BOTH]
+    assert f"total {BOTH} usd" in written.stderr
+    run = ctoops(
+        "--via", "openai", "runbook", "run", "finance", "-p", "costs.start='2026-10-01'", "-p", "costs.end='2026-10-02'",
+        "-p", f"costs.budget={BIG}", "-p", "costs.fail_on_forecast=false", "--format", "json",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.all
+    (check,) = json.loads(run.stdout)["checks"]
+    assert check["totals"] == [{"currency": "usd", "amount": BOTH, "settled": BOTH}]
+    assert check["budgets"][0]["settledSpend"] == BOTH and check["budgets"][0]["unsettledSpend"] == "0E-19"

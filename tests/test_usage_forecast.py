@@ -81,3 +81,14 @@ def test_tokens_round_to_whole_numbers_and_nothing_ahead_is_the_settled_total():
 def test_t_quantiles_match_the_tables():
     assert t_quantile(1) == 6.314 and t_quantile(9) == 1.833 and t_quantile(30) == 1.697
     assert t_quantile(35) == 1.697 and t_quantile(1000) == 1.645 and t_quantile(0) == math.inf
+
+
+def test_a_settled_amount_past_28_digits_lands_in_the_total_exactly():
+    # 30 digits: Python's default context rounded the sum to 28 (...000.0, so .00) before the
+    # cents, or refused to quantize it at all
+    settled = Decimal("100000000000000000000000000.015")
+    daily = series([1] * 5)
+    since = MONDAY + 5 * DAY
+    f = forecast(daily, settled, since, since + 2 * DAY)
+    assert f is not None and f.settled == settled and f.predicted == Decimal("2.00")
+    assert f.total == f.low == f.high == Decimal("100000000000000000000000002.02")  # .015 + 2, half to even

@@ -145,7 +145,7 @@ class Verdict:
         c = self.budget.currency
 
         def money(value: Decimal) -> str:
-            return f"{_cents(value)} {c}"
+            return f"{_amount(value)} {c}"
 
         if self.unjudged is not None:
             unknown = f"; {self.unknown_amounts} results without an amount" if self.unknown_amounts else ""
@@ -212,8 +212,13 @@ class Verdict:
         }
 
 
-def _cents(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+def _amount(value: Decimal) -> str:
+    """``1,234.50``: at least the cents, and every digit past them: a verdict never shows a
+    spend rounded (``100.001`` over a budget of ``100`` would read ``100.00``)."""
+    from ctoops.decimals import rounded
+
+    cents = rounded(value, 2)
+    return f"{cents:,f}" if cents == value else f"{value:,f}".rstrip("0")
 
 
 def _day(ts: int) -> str:

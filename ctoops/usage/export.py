@@ -81,8 +81,11 @@ def _to_file(tmp: Path, fill: Callable[[IO[bytes]], None]) -> None:
 
 
 def decimal_text(value: Decimal, comma: bool = False) -> str:
-    """The value's exact digits without padding: 0.060000 -> 0.06, 1E+2 -> 100."""
-    text = format(value.normalize(), "f")
+    """The value's exact digits without padding: 0.060000 -> 0.06, 1E+2 -> 100, however many
+    digits (``normalize`` would round past the decimal context's 28)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     text = "0" if text in ("-0", "") else text
     return text.replace(".", ",") if comma else text
 

@@ -23,9 +23,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from ctoops.dates import DAY, iso_day
+from ctoops.decimals import rounded, total
 
 HISTORY_DAYS = 28
 WEEKDAY_MIN_DAYS = 14
@@ -127,16 +128,19 @@ def forecast(
     point = sum(level * factors[_weekday(day)] for day in ahead)
     margin = t_quantile(dof) * math.sqrt(h * s2 + h * h * s2 / n) if h and s2 > 0 else 0.0
     exact = Decimal(settled)
-    unit = Decimal(1).scaleb(-places)
     predicted = _round(point, places)
+
+    def landing(ahead: Decimal) -> Decimal:  # settled (exact, every digit) + ahead, then rounded
+        return rounded(total((exact, ahead)), places)
+
     return Forecast(
         since=since,
         horizon=horizon,
         settled=exact,
         predicted=predicted,
-        total=(exact + predicted).quantize(unit, rounding=ROUND_HALF_EVEN),
-        low=(exact + _round(max(0.0, point - margin), places)).quantize(unit, rounding=ROUND_HALF_EVEN),
-        high=(exact + _round(point + margin, places)).quantize(unit, rounding=ROUND_HALF_EVEN),
+        total=landing(predicted),
+        low=landing(_round(max(0.0, point - margin), places)),
+        high=landing(_round(point + margin, places)),
         days_used=n,
         days_ahead=h,
         weekday_effect=weekday_effect,
@@ -148,4 +152,4 @@ def _weekday(ts: int) -> int:
 
 
 def _round(value: float, places: int) -> Decimal:
-    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return rounded(Decimal(repr(value)), places)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ctoops.dates import DAY, iso_day
+from ctoops.decimals import total
 from ctoops.usage.frame import (
     before,
     between,
@@ -228,7 +229,7 @@ def settled_sum(result: Result, value: str, where: dict[str, Any]) -> Decimal:
         table = table.filter(pc.equal(table[column], wanted))
     columns = ["input_tokens", "output_tokens"] if value == "tokens" else [value]
     sums = totals(table, columns)
-    return Decimal(sum((v or 0) for v in sums.values()))
+    return total(v or 0 for v in sums.values())
 
 
 def forecast_for(

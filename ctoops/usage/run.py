@@ -119,6 +119,7 @@ def judge(
     gate_forecast: bool,
 ) -> list[Verdict]:
     """Each budget against the settled spend of its scope and currency, and the forecast."""
+    from ctoops.decimals import difference
     from ctoops.usage.budget import Verdict
     from ctoops.usage.report import costs_unknown, settled_sum
 
@@ -149,7 +150,7 @@ def judge(
             Verdict(
                 budget=budget,
                 spend=spend,
-                unsettled=everything.get((scope, currency), Decimal(0)) - spend,
+                unsettled=difference(everything.get((scope, currency), Decimal(0)), spend),
                 forecast=forecast,
                 settled_label=result.mark.label(),
                 gate_forecast=gate_forecast,

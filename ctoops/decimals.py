@@ -5,8 +5,9 @@ through here.
 Python's default decimal context keeps 28 significant digits and rounds anything longer
 without a word: ``Decimal(0) + Decimal("100000000000000000.0000000000000000001")`` is
 ``1.000000000000000000000000000E+17``. ctoops keeps amounts in ``decimal128`` (38 digits;
-``ctoops.usage.frame.decimal_type`` refuses any that need more, exit 4). ``PRECISION`` holds
-any sum or difference of amounts that wide with room to spare, whatever their scales, and
+``ctoops.usage.frame.decimal_type`` refuses any that need more, exit 4), and Arrow sums them
+in ``decimal256`` when their sum could pass 38 digits (``ctoops.usage.frame.summable``).
+``PRECISION`` holds any sum or difference of numbers that wide, whatever their scales, and
 the ``Inexact`` trap is on: an operation that would still round
 raises ``decimal.Inexact`` (an internal error, exit 70) instead of returning a number that
 looks right. Comparisons (``<``, ``==``) and ``str``/``format`` never round in any context
@@ -28,7 +29,7 @@ from decimal import (
     localcontext,
 )
 
-PRECISION = 160  # digits: past any sum or difference of two decimal128 amounts (77 at most)
+PRECISION = 160  # digits: two 76-digit numbers (decimal256's) at opposite scales sum to 153 at most
 EXACT = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
 # deliberate rounding (quantize with a rounding mode): wide enough that only the places asked
 # for are dropped (the default 28 digits makes quantize fail on a large amount)

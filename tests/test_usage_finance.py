@@ -625,3 +625,26 @@ def test_totals_keep_every_digit_decimal128_holds_beyond_python_s_28(ctoops, api
     (check,) = json.loads(run.stdout)["checks"]
     assert check["totals"] == [{"currency": "usd", "amount": BOTH, "settled": BOTH}]
     assert check["budgets"][0]["settledSpend"] == BOTH and check["budgets"][0]["unsettledSpend"] == "0E-19"
+
+
+def test_a_total_past_decimal128_is_exact_never_wrapped(ctoops, api):
+    # every amount fits decimal128(38, 19), their sum does not: Arrow summed in decimal128 and
+    # wrapped past 2**127 (a negative total of 39 digits of nonsense)
+    def days(kind, day, groups):
+        if ts("2026-10-01") <= day < ts("2026-10-19"):
+            return [cost("1000000000000000000")] + ([cost(TINY)] if day == ts("2026-10-01") else [])
+        return []
+
+    usage_api.serve(api, days)
+    rng = ("--via", "openai", "usage", "costs", "--start", "2026-10-01", "--end", "2026-10-19")
+    result = ctoops(*rng, "--budget", "18000000000000000000")
+    assert result.exit_code == 1, result.all
+    totals = result.stdout.split("Totals")[1].split("By day")[0].split()
+    whole = "18000000000000000000.0000000000000000001"
+    assert totals[-3:] == ["usd", whole, whole]
+    assert "settled spend 18,000,000,000,000,000,000.0000000000000000001 usd" in result.stdout
+    assert "settled spend is over budget" in result.stdout
+    # a month's sum goes back into a decimal128 column: 39 digits do not fit, said (exit 4)
+    monthly = ctoops(*rng, "--bucket", "1mo")
+    assert monthly.exit_code == 4, monthly.all
+    assert f"the month sums of the amounts ({whole}) that together need 39 digits" in monthly.stderr

@@ -5,8 +5,9 @@ fields (strings; ``batch`` boolean), then the metrics (``int64``, null where the
 none) or, for costs, ``amount`` (``decimal128`` wide enough for every value exactly) and
 ``currency`` (plus ``quantity`` and ``quantity_unit`` when grouped by ``line_item``).
 
-Sums run in Arrow: integers in int64, amounts in decimal128, never floats. A sum over a
-value the API did not send is null (unknown), never a smaller number: ``sum`` with
+Sums run in Arrow: integers in int64, amounts in decimal256 (76 digits; Arrow sums a
+decimal128 in decimal128 and wraps silently past 2**127), never floats. A sum over a value
+the API did not send is null (unknown), never a smaller number: ``sum`` with
 ``skip_nulls=False``.
 """
 
@@ -63,11 +64,12 @@ def _table(rows: Rows, types: dict[str, Any], group_by: Sequence[str]) -> pa.Tab
     return table.sort_by([("start_time", "ascending"), *((g, "ascending") for g in group_by)])
 
 
-def decimal_type(values: Sequence[Decimal | None]) -> pa.DataType:
+def decimal_type(values: Sequence[Decimal | None], what: str = "the costs API sent amounts") -> pa.DataType:
     """The narrowest decimal128 that holds every value exactly (at least 2 decimal places).
 
     Raises UpstreamError (exit 4) when no decimal128 can (38 digits in all: ``1e-40``, or
-    ``1000000000000`` beside ``1e-28``), naming the values: money is never rounded to fit."""
+    ``1000000000000`` beside ``1e-28``), naming the values (``what`` says whose they are):
+    money is never rounded to fit."""
     import pyarrow as pa
 
     scale = 2
@@ -88,9 +90,9 @@ def decimal_type(values: Sequence[Decimal | None]) -> pa.DataType:
     if precision > 38:
         from ctoops.errors import UpstreamError
 
-        named = " and ".join(str(v) for v in (largest, finest) if v is not None)
+        named = " and ".join(dict.fromkeys(str(v) for v in (largest, finest) if v is not None))
         raise UpstreamError(
-            f"the costs API sent amounts ({named}) that together need {precision} digits; ctoops keeps "
+            f"{what} ({named}) that together need {precision} digits; ctoops keeps "
             "money exact in at most 38 (decimal128) and does not round it to fit"
         )
     return pa.decimal128(precision, scale)
@@ -138,11 +140,30 @@ def _sum_options() -> Any:
     return pc.ScalarAggregateOptions(skip_nulls=False, min_count=0)
 
 
+def summable(table: pa.Table) -> pa.Table:
+    """``table`` with its ``amount`` summable exactly: a decimal128 whose sum could pass 38
+    digits is cast to decimal256 (same scale), which leaves 38 more for the sum. Arrow sums a
+    decimal128 in decimal128 and wraps past 2**127 without a word (18 amounts of 1e18 at
+    scale 19 summed to -16028236692093846346.33...). ``n`` amounts of ``p`` digits sum to
+    under ``10**(p + digits of n)``: up to 38 digits the column is left as it is (the cast
+    costs about 0.1 s a million rows)."""
+    import pyarrow as pa
+
+    if "amount" not in table.column_names or not pa.types.is_decimal128(table["amount"].type):
+        return table
+    kind = table["amount"].type
+    if kind.precision + len(str(table.num_rows)) <= 38:
+        return table
+    wide = pa.decimal256(76, kind.scale)
+    return table.set_column(table.column_names.index("amount"), "amount", table["amount"].cast(wide))
+
+
 def totals(table: pa.Table, columns: Sequence[str]) -> dict[str, Any]:
-    """Column totals: Python ints for metrics, Decimals for amounts; ``None`` when a value
-    summed was not sent (the total is unknown); 0 for no rows."""
+    """Column totals: Python ints for metrics, Decimals for amounts (exact, ``summable``);
+    ``None`` when a value summed was not sent (the total is unknown); 0 for no rows."""
     import pyarrow.compute as pc
 
+    table = summable(table)
     return {c: pc.sum(table[c], options=_sum_options()).as_py() for c in columns}
 
 
@@ -154,7 +175,7 @@ def costs_totals(table: pa.Table, *, settled_before: int | None = None) -> dict[
 
     if settled_before is not None:
         table = before(table, settled_before)
-    known = table.filter(pc.is_valid(table["amount"]))
+    known = summable(table.filter(pc.is_valid(table["amount"])))
     if not known.num_rows:
         return {}
     grouped = known.group_by(["currency"], use_threads=False).aggregate([("amount", "sum")])
@@ -205,7 +226,7 @@ def group_sums(table: pa.Table, keys: Sequence[str], columns: Sequence[str]) -> 
 
     if not table.num_rows:
         return []
-    work = table
+    work = summable(table)
     names = []
     for key in keys:
         if key in ("day", "month"):
@@ -249,7 +270,7 @@ def by_month(table: pa.Table, group_by: Sequence[str], span_start: int, span_end
     names = table.column_names
     sums = [n for n in names if n not in ("start_time", "end_time", "currency", "quantity_unit", *group_by)]
     keys = [n for n in ("currency", "quantity_unit", *group_by) if n in names]
-    work = table.append_column(f"{GROUP_SEP}month", period_key(table, "month"))
+    work = summable(table).append_column(f"{GROUP_SEP}month", period_key(table, "month"))
     options = _sum_options()
     grouped = work.group_by([f"{GROUP_SEP}month", *keys], use_threads=False).aggregate(
         [(c, "sum", options) for c in sums]
@@ -266,7 +287,8 @@ def by_month(table: pa.Table, group_by: Sequence[str], span_start: int, span_end
         column = grouped[f"{name}_sum"] if name in sums else grouped[name]
         columns[name] = column.cast(table.schema.field(name).type) if name != "amount" else column
     out = pa.table(columns)
-    if "amount" in out.column_names:  # the sum widened the decimal: back to the narrowest exact type
+    if "amount" in out.column_names:  # summed in decimal256: back to the narrowest exact decimal128, or exit 4
         amounts = out["amount"].to_pylist()
-        out = out.set_column(out.column_names.index("amount"), "amount", pa.array(amounts, decimal_type(amounts)))
+        kind = decimal_type(amounts, "the month sums of the amounts")
+        out = out.set_column(out.column_names.index("amount"), "amount", pa.array(amounts, kind))
     return out.sort_by([("start_time", "ascending"), *((g, "ascending") for g in group_by)])

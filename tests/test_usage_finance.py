@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -648,3 +649,57 @@ def test_a_total_past_decimal128_is_exact_never_wrapped(ctoops, api):
     monthly = ctoops(*rng, "--bucket", "1mo")
     assert monthly.exit_code == 4, monthly.all
     assert f"the month sums of the amounts ({whole}) that together need 39 digits" in monthly.stderr
+
+
+# -- a range with no settled day ------------------------------------------------------------------
+
+
+def late(kind, day, groups):
+    """10 usd a day through 10-18; 10-19 not landed yet; today (10-20) 4 usd so far."""
+    if day < ts("2026-10-19"):
+        return [cost("10.00")]
+    return [cost("4.00")] if day == ts("2026-10-20") else []
+
+
+def test_a_range_with_no_settled_day_has_no_settled_spend_never_0(ctoops, api):
+    # the forecast (from the 28 settled days before the range) said `settled 0`, and Totals too
+    usage_api.serve(api, late)
+    rng = ("--via", "openai", "usage", "costs", "--start", "2026-10-19", "--forecast")
+    piped = ctoops(*rng)
+    assert piped.exit_code == 0, piped.all
+    totals = piped.stdout.split("Totals")[1].split("By day")[0].splitlines()
+    assert totals[1].split() == ["currency", "amount", "settled"] and totals[2].split() == ["usd", "4"]
+    forecast = piped.stdout.split("Forecast (90% interval, docs/forecast.md)")[1].splitlines()
+    assert forecast[1].split()[:3] == ["scope", "currency", "settled"]
+    assert forecast[2].split() == [
+        "total", "usd", "130", "130", "130", "2026-11-01", "28",
+        "nothing", "of", "the", "range", "is", "settled", "yet",
+    ]  # fmt: skip
+    shown = ctoops(*rng, env={"CLICOLOR_FORCE": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    header, _, row = shown.stdout.split("Forecast (90% interval, docs/forecast.md)")[1].splitlines()[1:4]
+    assert header.split()[:3] == ["scope", "settled", "total"]  # the currency is in every money cell
+    assert re.split(r"\s{2,}", row.strip())[:3] == ["total", "130.00 USD", "130.00 USD"]  # settled: empty
+    assert not re.search(r"(^|\s)0\.00 USD", row)
+    run = ctoops("--via", "openai", "runbook", "run", "finance", "-p", "costs.start='2026-10-19'", "--format", "json")
+    check = json.loads(run.stdout)["checks"][0]
+    assert check["totals"] == [{"currency": "usd", "amount": "4.00", "settled": None}]
+    (found,) = check["forecasts"]
+    assert found["settled"] is None and found["total"] == "130.00"
+    assert found["note"] == "nothing of the range is settled yet"
+    gated = ctoops(*rng, "--budget", "1000")
+    assert gated.exit_code == 1 and "budget FAIL for the range: nothing is settled yet" in gated.stdout
+
+
+def test_a_token_forecast_with_no_settled_day_has_no_settled_tokens(ctoops, api):
+    def data(kind, day, groups):
+        landed = day < ts("2026-10-19") or day == ts("2026-10-20")
+        return [usage(100, 10, model="gpt-4o", project_id="proj_a")] if landed else []
+
+    usage_api.serve(api, data)
+    args = ("--via", "openai", "usage", "report", "--start", "2026-10-19", "--forecast")
+    found = json.loads(ctoops(*args, "--format", "json").stdout)["forecast"]
+    assert found["settled"] is None and found["total"] == "1430"  # 13 days of 110 tokens
+    assert found["note"] == "nothing of the range is settled yet"
+    table = ctoops(*args).stdout.split("Forecast of tokens")[1].splitlines()[1:3]
+    assert table[0].split() == ["settled", "total", "low", "high", "horizon", "daysUsed", "note"]
+    assert table[1].split()[:2] == ["1430", "1430"]  # total and low: the settled cell is empty

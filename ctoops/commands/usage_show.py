@@ -214,7 +214,12 @@ def show_summary(app: AppContext, result: Result, via: str, extra: list[tuple[st
                 }
                 for r in rows
             ]
-            columns = [c for c in shown[0] if any(r.get(c) is not None for r in shown)]
+            # a forecast's settled cell stays when nothing is settled: empty (never 0), its note says why
+            columns = [
+                c
+                for c in shown[0]
+                if any(r.get(c) is not None or (c == "settled" and r.get("total") is not None) for r in shown)
+            ]
             emit(
                 _texts(shown),
                 "table",
@@ -271,8 +276,9 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
         if record.get("forecast", True) is None:
             click.echo("Forecast: too few settled days")
         else:
+            keys = ("settled", "total", "low", "high", "horizon", "daysUsed", *(("note",) if "note" in record else ()))
             emit(
-                [{k: record[k] for k in ("settled", "total", "low", "high", "horizon", "daysUsed")}],
+                [{k: record[k] for k in keys}],
                 "table",
                 title="Forecast of tokens (input + output; 90% interval, docs/forecast.md)",
                 # tokens are counts (kept as exact Decimals by the forecast): no decimals, no currency

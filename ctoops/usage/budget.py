@@ -104,14 +104,15 @@ def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, .
 
 @dataclass(frozen=True)
 class Verdict:
-    """One budget judged. ``spend``: settled spend in the budget's currency (exact);
+    """One budget judged. ``spend``: settled spend in the budget's currency (exact; None when
+    nothing of the range is settled, and the verdict is then ``unjudged``);
     ``unsettled``: what the API reported for days not settled yet (not judged);
     ``forecast``: None when it could not be made; ``currencies``: the currencies the scope's
     costs in the range are in (any of them; as sent); ``unjudged``: why the spend in the
     budget's currency cannot be known (the verdict is then FAIL), None when it can."""
 
     budget: Budget
-    spend: Decimal
+    spend: Decimal | None
     unsettled: Decimal
     forecast: Forecast | None
     settled_label: str
@@ -122,7 +123,7 @@ class Verdict:
 
     @property
     def spend_breached(self) -> bool:
-        return self.unjudged is None and self.spend > self.budget.amount
+        return self.unjudged is None and self.spend is not None and self.spend > self.budget.amount
 
     @property
     def forecast_breached(self) -> bool:
@@ -130,7 +131,7 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        if self.unjudged is not None:  # nothing proves the spend: never a pass
+        if self.unjudged is not None or self.spend is None:  # nothing proves the spend: never a pass
             return False
         if self.spend_breached:
             return False
@@ -147,10 +148,10 @@ class Verdict:
         def money(value: Decimal) -> str:
             return f"{_amount(value)} {c}"
 
-        if self.unjudged is not None:
+        if self.unjudged is not None or self.spend is None:
             unknown = f"; {self.unknown_amounts} results without an amount" if self.unknown_amounts else ""
             return (
-                f"budget FAIL for {self.budget.scope}: {self.unjudged}; "
+                f"budget FAIL for {self.budget.scope}: {self.unjudged or 'nothing is settled yet'}; "
                 f"budget {decimal_text(self.budget.amount)} {c} (settled through {self.settled_label}){unknown}"
             )
         parts = [f"settled spend {money(self.spend)} (settled through {self.settled_label})"]

@@ -39,6 +39,7 @@ _T95 = {
     20: 1.725, 21: 1.721, 22: 1.717, 23: 1.714, 24: 1.711, 25: 1.708, 26: 1.706, 27: 1.703, 28: 1.701,
     29: 1.699, 30: 1.697, 40: 1.684, 60: 1.671, 120: 1.658,
 }  # fmt: skip
+NOTHING_SETTLED = "nothing of the range is settled yet"
 METHOD = (
     "mean of the last settled days (up to 28) with a day-of-week effect from 14 days on; 90% prediction "
     "interval from the residuals (Student's t); see docs/forecast.md"
@@ -57,14 +58,16 @@ def t_quantile(df: int) -> float:
 class Forecast:
     """A forecast total for [range start, ``horizon``) in the series' unit (money or tokens).
 
-    ``settled``: the exact settled amount of the range; ``predicted``: the days from ``since``
-    (the settled-through mark) to ``horizon``; ``total``/``low``/``high``: settled plus the
-    prediction and its interval. ``days_used``: settled days the model saw.
+    ``settled``: the exact settled amount of the range, None when no day of it is settled
+    (the history before it made the forecast; never 0); ``predicted``: the days from
+    ``since`` (the settled-through mark, or the range's start) to ``horizon``;
+    ``total``/``low``/``high``: settled plus the prediction and its interval.
+    ``days_used``: settled days the model saw.
     """
 
     since: int
     horizon: int
-    settled: Decimal
+    settled: Decimal | None
     predicted: Decimal
     total: Decimal
     low: Decimal
@@ -75,7 +78,9 @@ class Forecast:
     method: str = METHOD
 
     def as_record(self) -> dict[str, object]:
-        return {
+        """JSON-ready (amounts as Decimals); ``settled`` null and a ``note`` when nothing of
+        the range is settled."""
+        record: dict[str, object] = {
             "horizon": iso_day(self.horizon),
             "settled": self.settled,
             "predicted": self.predicted,
@@ -89,11 +94,14 @@ class Forecast:
             "weekdayEffect": self.weekday_effect,
             "method": self.method,
         }
+        if self.settled is None:
+            record["note"] = NOTHING_SETTLED
+        return record
 
 
 def forecast(
     daily: Sequence[tuple[int, Decimal | int]],
-    settled: Decimal | int,
+    settled: Decimal | int | None,
     since: int,
     horizon: int,
     *,
@@ -103,8 +111,9 @@ def forecast(
 
     ``daily``: (day start, value) for settled days (unix s, 00:00 UTC), oldest first, every
     day present (a settled day without data is 0); the last ``HISTORY_DAYS`` are used.
-    ``places``: decimal places of the result (2 for money, 0 for tokens). None when fewer
-    than ``MIN_DAYS`` days are given.
+    ``settled``: None when no day of the range is settled (the total is the prediction
+    alone; never read as 0). ``places``: decimal places of the result (2 for money, 0 for
+    tokens). None when fewer than ``MIN_DAYS`` days are given.
     """
     history = list(daily)[-HISTORY_DAYS:]
     n = len(history)
@@ -127,11 +136,11 @@ def forecast(
     h = len(ahead)
     point = sum(level * factors[_weekday(day)] for day in ahead)
     margin = t_quantile(dof) * math.sqrt(h * s2 + h * h * s2 / n) if h and s2 > 0 else 0.0
-    exact = Decimal(settled)
+    exact = None if settled is None else Decimal(settled)
     predicted = _round(point, places)
 
     def landing(ahead: Decimal) -> Decimal:  # settled (exact, every digit) + ahead, then rounded
-        return rounded(total((exact, ahead)), places)
+        return rounded(ahead if exact is None else total((exact, ahead)), places)
 
     return Forecast(
         since=since,

@@ -68,12 +68,15 @@ def assemble(query: Query, pulled: Pulled) -> Result:
 
 def total_rows(result: Result) -> list[dict[str, Any]]:
     """Usage: ``{metric, total}`` (None: a value was not sent); costs: ``{currency, amount,
-    settled}`` (the settled part: buckets before the settled-through mark)."""
+    settled}`` (the settled part: buckets before the settled-through mark; None when nothing
+    of the range is settled, never 0)."""
     if not result.query.is_costs:
         return [{"metric": m, "total": v} for m, v in totals(result.table, result.metrics).items()]
     everything = costs_totals(result.table)
     through = result.mark.settled_through
-    settled = costs_totals(result.table, settled_before=through) if through is not None else {}
+    if through is None:
+        return [{"currency": c, "amount": v, "settled": None} for c, v in everything.items()]
+    settled = costs_totals(result.table, settled_before=through)
     return [{"currency": c, "amount": v, "settled": settled.get(c, Decimal(0))} for c, v in everything.items()]
 
 
@@ -217,13 +220,14 @@ def daily_series(result: Result, history: Result | None, value: str, where: dict
     return series
 
 
-def settled_sum(result: Result, value: str, where: dict[str, Any]) -> Decimal:
-    """The exact sum of ``value`` (a column, or ``tokens``) over the settled part of the range."""
+def settled_sum(result: Result, value: str, where: dict[str, Any]) -> Decimal | None:
+    """The exact sum of ``value`` (a column, or ``tokens``) over the settled part of the range
+    (0 when its settled days had none); None when nothing of the range is settled."""
     import pyarrow.compute as pc
 
     through = result.mark.settled_through
     if through is None:
-        return Decimal(0)
+        return None
     table = before(result.table, through)
     for column, wanted in where.items():
         table = table.filter(pc.equal(table[column], wanted))

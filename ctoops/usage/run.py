@@ -142,6 +142,7 @@ def judge(
         if budget.project:
             where["project_id"] = budget.project
         spend = settled_sum(result, "amount", where)
+        sent = everything.get((scope, currency), Decimal(0))
         forecast = next(
             (f for s, f in found if s["scope"] == scope and s.get("currency") == currency),
             None,
@@ -150,7 +151,7 @@ def judge(
             Verdict(
                 budget=budget,
                 spend=spend,
-                unsettled=difference(everything.get((scope, currency), Decimal(0)), spend),
+                unsettled=sent if spend is None else difference(sent, spend),
                 forecast=forecast,
                 settled_label=result.mark.label(),
                 gate_forecast=gate_forecast,

@@ -625,7 +625,7 @@ def test_totals_keep_every_digit_decimal128_holds_beyond_python_s_28(ctoops, api
     assert run.exit_code == 1, run.all
     (check,) = json.loads(run.stdout)["checks"]
     assert check["totals"] == [{"currency": "usd", "amount": BOTH, "settled": BOTH}]
-    assert check["budgets"][0]["settledSpend"] == BOTH and check["budgets"][0]["unsettledSpend"] == "0E-19"
+    assert check["budgets"][0]["settledSpend"] == BOTH and check["budgets"][0]["unsettledSpend"] == "0"
 
 
 def test_a_total_past_decimal128_is_exact_never_wrapped(ctoops, api):
@@ -703,3 +703,30 @@ def test_a_token_forecast_with_no_settled_day_has_no_settled_tokens(ctoops, api)
     table = ctoops(*args).stdout.split("Forecast of tokens")[1].splitlines()[1:3]
     assert table[0].split() == ["settled", "total", "low", "high", "horizon", "daysUsed", "note"]
     assert table[1].split()[:2] == ["1430", "1430"]  # total and low: the settled cell is empty
+
+
+def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
+    # one settled result of proj_a came as amount {value: null}: the settled spend summed to
+    # unknown and was read as 0, so 190 usd passed a budget of 100 ("settled spend 0.00 usd"),
+    # and proj_a's unsettled part was its whole (unknown) total minus that: -114
+    def data(kind, day, groups):
+        found = spend(kind, day, groups)
+        if day == ts("2026-10-02"):
+            blank = cost("1.00", project_id="proj_a" if groups else None)
+            blank["amount"]["value"] = None
+            found = [*found, blank]
+        return found
+
+    usage_api.serve(api, data)
+    total = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100")
+    assert total.exit_code == 1, total.all
+    (line,) = [line for line in total.stdout.splitlines() if line.startswith("budget ")]
+    assert line.startswith("budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd")
+    assert "1 results without an amount not counted: spend may be higher" in line
+    run = ctoops(
+        "--via", "openai", "runbook", "run", "finance", "-p", "costs.group_by=project_id",
+        "-p", "costs.budget_by=proj_a=1000,proj_b=1000", "-p", "costs.fail_on_forecast=false", "--format", "json",
+    )  # fmt: skip
+    verdicts = {b["scope"]: b for b in json.loads(run.stdout)["checks"][0]["budgets"]}
+    assert verdicts["proj_a"]["settledSpend"] == "114.00" and verdicts["proj_a"]["unsettledSpend"] == "4.00"
+    assert verdicts["proj_b"]["settledSpend"] == "76.00" and verdicts["proj_b"]["unsettledSpend"] == "0"

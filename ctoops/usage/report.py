@@ -222,18 +222,33 @@ def daily_series(result: Result, history: Result | None, value: str, where: dict
 
 def settled_sum(result: Result, value: str, where: dict[str, Any]) -> Decimal | None:
     """The exact sum of ``value`` (a column, or ``tokens``) over the settled part of the range
-    (0 when its settled days had none); None when nothing of the range is settled."""
-    import pyarrow.compute as pc
-
+    (0 when its settled days had none); None when nothing of the range is settled. Amounts:
+    the results that carried one, as in Totals (``costs_unknown`` counts the others)."""
     through = result.mark.settled_through
     if through is None:
         return None
-    table = before(result.table, through)
-    for column, wanted in where.items():
-        table = table.filter(pc.equal(table[column], wanted))
+    table = _matching(before(result.table, through), where, value)
     columns = ["input_tokens", "output_tokens"] if value == "tokens" else [value]
     sums = totals(table, columns)
     return total(v or 0 for v in sums.values())
+
+
+def unsettled_amount(result: Result, where: dict[str, Any]) -> Decimal:
+    """The exact sum of the amounts after the settled-through mark (all of them when nothing
+    is settled): what the API reported for days not settled yet; results without an amount
+    left out, as in ``settled_sum``."""
+    through = result.mark.settled_through
+    table = result.table if through is None else between(result.table, through, result.query.span.end)
+    return total(v or 0 for v in totals(_matching(table, where, "amount"), ["amount"]).values())
+
+
+def _matching(table: pa.Table, where: dict[str, Any], value: str) -> pa.Table:
+    """The rows matching ``where``; for amounts, only those that carried one."""
+    import pyarrow.compute as pc
+
+    for column, wanted in where.items():
+        table = table.filter(pc.equal(table[column], wanted))
+    return table.filter(pc.is_valid(table["amount"])) if value == "amount" else table
 
 
 def forecast_for(

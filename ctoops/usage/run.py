@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ctoops.dates import DAY, EARLIEST, HOUR, Range, iso_second, midnight, month_start, next_month
@@ -119,20 +118,10 @@ def judge(
     gate_forecast: bool,
 ) -> list[Verdict]:
     """Each budget against the settled spend of its scope and currency, and the forecast."""
-    from ctoops.decimals import difference
     from ctoops.usage.budget import Verdict
-    from ctoops.usage.report import costs_unknown, settled_sum
+    from ctoops.usage.report import costs_unknown, settled_sum, unsettled_amount
 
     verdicts = []
-    everything: dict[tuple[str, str], Decimal] = {}
-    from ctoops.usage.report import group_rows, total_rows
-
-    for row in total_rows(result):
-        everything[("total", row["currency"])] = row["amount"]
-    if "project_id" in result.query.group_by:
-        for row in group_rows(result, "project_id"):
-            if row["project_id"] and row["amount"] is not None:
-                everything[(row["project_id"], row["currency"])] = row["amount"]
     for budget in budgets:
         scope = budget.project or "total"
         seen = currencies_of(result, budget.project)
@@ -142,7 +131,6 @@ def judge(
         if budget.project:
             where["project_id"] = budget.project
         spend = settled_sum(result, "amount", where)
-        sent = everything.get((scope, currency), Decimal(0))
         forecast = next(
             (f for s, f in found if s["scope"] == scope and s.get("currency") == currency),
             None,
@@ -151,7 +139,7 @@ def judge(
             Verdict(
                 budget=budget,
                 spend=spend,
-                unsettled=sent if spend is None else difference(sent, spend),
+                unsettled=unsettled_amount(result, where),
                 forecast=forecast,
                 settled_label=result.mark.label(),
                 gate_forecast=gate_forecast,

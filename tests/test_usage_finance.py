@@ -122,7 +122,9 @@ def spend(kind, day, groups):
             1,
             "budget FAIL for the range: settled spend is over budget; settled spend 190.00 usd",
         ),
-        (("--budget", "190"), 0, "budget PASS for the range: within budget so far; the forecast's high end is over"),
+        # settled 190 is within 190, but today's 4 reported so far make 194: not proven, never a pass
+        (("--budget", "190"), 1, "budget FAIL for the range: not proven within budget: settled spend 190.00 usd"),
+        (("--budget", "194"), 0, "budget PASS for the range: within budget so far; the forecast's high end is over"),
         (("--budget", "300"), 0, "budget PASS for the range: within budget so far; the forecast's high end is over it"),
         (
             ("--budget", "300", "--fail-on-forecast"),
@@ -730,3 +732,28 @@ def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
     verdicts = {b["scope"]: b for b in json.loads(run.stdout)["checks"][0]["budgets"]}
     assert verdicts["proj_a"]["settledSpend"] == "114.00" and verdicts["proj_a"]["unsettledSpend"] == "4.00"
     assert verdicts["proj_b"]["settledSpend"] == "76.00" and verdicts["proj_b"]["unsettledSpend"] == "0"
+
+
+def test_unsettled_spend_that_takes_the_range_over_budget_is_never_a_pass(ctoops, api):
+    # settled 190 of a 192 budget, and today's 4 already reported: the gate printed PASS
+    # ("within budget so far") on settled spend alone
+    usage_api.serve(api, spend)
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "192")
+    assert result.exit_code == 1, result.all
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("budget ")]
+    assert line.startswith(
+        "budget FAIL for the range: not proven within budget: settled spend 190.00 usd is within it, but the "
+        "unsettled 4.00 usd reported so far would take it to 194.00 usd, over it; settled spend 190.00 usd "
+        "(settled through 2026-10-19)"
+    )
+    assert "Error: 1 of 1 budget failed" in result.stderr
+    run = ctoops(
+        "--via", "openai", "runbook", "run", "finance", "-p", "costs.group_by=project_id",
+        "-p", "costs.budget_by=proj_a=116,proj_b=80", "-p", "costs.fail_on_forecast=false", "--format", "json",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.all
+    verdicts = {b["scope"]: b for b in json.loads(run.stdout)["checks"][0]["budgets"]}
+    a, b = verdicts["proj_a"], verdicts["proj_b"]  # proj_a: 114 settled + 4 today > 116
+    assert (a["settledSpend"], a["unsettledSpend"], a["spendOverBudget"]) == ("114.00", "4.00", False)
+    assert a["withUnsettledOverBudget"] is True and a["passed"] is False
+    assert b["withUnsettledOverBudget"] is False and b["passed"] is True

@@ -2,7 +2,8 @@
 ``usage costs``, the command's parameters in ``[step.with]``).
 
 It pulls the range, states the settled-through mark, forecasts when asked, and judges the
-budgets: the check fails (exit 1) when a budget is breached, with each verdict's line
+budgets: the check fails (exit 1) when a budget is breached or not proven within (settled
+spend within it, the unsettled spend reported so far over it), with each verdict's line
 (spend, forecast, interval, budget, watermark). An export (``output``) is written whatever
 the verdict, as the command does.
 """

@@ -139,7 +139,11 @@ def usage_pull(
 )
 @click.option("--group-by", "group_by", multiple=True, metavar="F[,F]", help="project_id, line_item.")
 @click.option("--forecast", is_flag=True, help="Forecast the total to the end of the month (or of --end).")
-@click.option("--budget", metavar="AMOUNT", help="Exit 1 when settled spend exceeds AMOUNT (usd; 5000eur for another).")
+@click.option(
+    "--budget",
+    metavar="AMOUNT",
+    help="Exit 1 when settled spend, or settled + unsettled spend reported so far, exceeds AMOUNT (usd; 5000eur).",
+)
 @click.option(
     "--budget-by",
     "budget_by",
@@ -173,7 +177,9 @@ def usage_costs(
 
     --forecast estimates the total to the end of the month (or of --end) from settled days,
     with a 90% interval (docs/forecast.md). --budget/--budget-by judge settled spend (and,
-    with --fail-on-forecast, the forecast's high end): exit 1 on a breach, for CI.
+    with --fail-on-forecast, the forecast's high end): exit 1 on a breach, for CI, and also
+    when settled spend is within a budget but the unsettled spend already reported would
+    take it over (not proven within budget: never a pass).
 
     \b
     Examples:

@@ -7,6 +7,11 @@
 made: the gate cannot pass on what it could not prove). Each verdict states the spend, the
 forecast and its interval, the budget and the settled-through mark.
 
+Settled spend within a budget is not enough to pass: when the spend the API has already
+reported for days not settled yet would take it over (``Verdict.with_unsettled_breached``),
+the range is not proven within budget and the verdict is FAIL, saying both figures. Only
+settled spend is called over budget; a pass needs settled and unsettled spend within it.
+
 A budget is judged only on what the pull proves. It never passes when the spend it names
 cannot be known (``Verdict.unjudged``): when none of its scope's costs are in its currency
 (``--budget 10eur`` on costs in usd: the verdict names the currencies they are in), when
@@ -106,7 +111,8 @@ def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, .
 class Verdict:
     """One budget judged. ``spend``: settled spend in the budget's currency (exact; None when
     nothing of the range is settled, and the verdict is then ``unjudged``);
-    ``unsettled``: what the API reported for days not settled yet (not judged);
+    ``unsettled``: what the API reported for days not settled yet (a pass needs it within
+    the budget too, with the settled spend: ``with_unsettled_breached``);
     ``forecast``: None when it could not be made; ``currencies``: the currencies the scope's
     costs in the range are in (any of them; as sent); ``unjudged``: why the spend in the
     budget's currency cannot be known (the verdict is then FAIL), None when it can."""
@@ -126,6 +132,22 @@ class Verdict:
         return self.unjudged is None and self.spend is not None and self.spend > self.budget.amount
 
     @property
+    def with_spend_and_unsettled(self) -> Decimal | None:
+        """Settled spend plus the unsettled spend reported so far (exact); None when nothing is settled."""
+        from ctoops.decimals import total
+
+        return None if self.spend is None else total((self.spend, self.unsettled))
+
+    @property
+    def with_unsettled_breached(self) -> bool:
+        """Settled spend is within budget, but with the unsettled spend reported so far it is
+        over: not proven within budget (a FAIL, never a pass)."""
+        reported = self.with_spend_and_unsettled
+        return (
+            self.unjudged is None and not self.spend_breached and reported is not None and reported > self.budget.amount
+        )
+
+    @property
     def forecast_breached(self) -> bool:
         return self.forecast is not None and self.forecast.high > self.budget.amount
 
@@ -133,7 +155,7 @@ class Verdict:
     def passed(self) -> bool:
         if self.unjudged is not None or self.spend is None:  # nothing proves the spend: never a pass
             return False
-        if self.spend_breached:
+        if self.spend_breached or self.with_unsettled_breached:
             return False
         if self.gate_forecast:
             return self.forecast is not None and not self.forecast_breached
@@ -141,6 +163,7 @@ class Verdict:
 
     def line(self) -> str:
         """One line a CI log shows: PASS/FAIL, scope, spend, forecast, interval, budget, mark."""
+        from ctoops.decimals import total
         from ctoops.usage.export import decimal_text
 
         c = self.budget.currency
@@ -171,6 +194,12 @@ class Verdict:
             parts.append(f"{self.unknown_amounts} results without an amount not counted: spend may be higher")
         if self.spend_breached:
             why = "settled spend is over budget"
+        elif self.with_unsettled_breached:
+            why = (
+                f"not proven within budget: settled spend {money(self.spend)} is within it, but the unsettled "
+                f"{money(self.unsettled)} reported so far would take it to "
+                f"{money(total((self.spend, self.unsettled)))}, over it"
+            )
         elif self.gate_forecast and self.forecast is None:
             why = "--fail-on-forecast, but no forecast could be made"
         elif self.gate_forecast and self.forecast_breached:
@@ -205,6 +234,7 @@ class Verdict:
             "settledThrough": self.settled_label,
             "forecast": None if self.forecast is None else self.forecast.as_record(),
             "spendOverBudget": self.spend_breached,
+            "withUnsettledOverBudget": self.with_unsettled_breached,
             "forecastOverBudget": self.forecast_breached,
             "gatedOnForecast": self.gate_forecast,
             "passed": self.passed,

@@ -322,12 +322,19 @@ def test_the_workbook_reads_back_with_openpyxl_and_sums_to_the_csv(ctoops, api, 
     assert Decimal(str(sum(amounts))).quantize(cents) == csv_total.quantize(cents)
     exact = [r[header.index("amount (exact text)")] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert sum(Decimal(e) for e in exact) == csv_total  # the exact digits, beside the Excel numbers
-    totals = wb["Totals"]
-    assert [c.value for c in totals[1]] == ["currency", "amount", "settled"]
+    totals = wb["Totals"]  # the total has more digits than Excel keeps: its exact text is beside it
+    assert [c.value for c in totals[1]] == [
+        "currency",
+        "amount",
+        "amount (exact text)",
+        "settled",
+        "settled (exact text)",
+    ]
     assert totals["A2"].value == "usd" and Decimal(str(totals["B2"].value)).quantize(cents) == csv_total.quantize(cents)
+    assert Decimal(totals["C2"].value) == Decimal(totals["E2"].value) == csv_total
     assert '"USD"' in totals["B2"].number_format
     by_day = wb["By day"]
-    assert [c.value for c in by_day[1]] == ["day (UTC)", "status", "amount (usd)"]
+    assert [c.value for c in by_day[1]] == ["day (UTC)", "status", "amount (usd)", "amount (usd) (exact text)"]
     days = list(by_day.iter_rows(min_row=2, values_only=True))
     assert len(days) == 30 and days[0][0] == datetime(2026, 9, 1) and by_day["A2"].number_format == "yyyy-mm-dd"
     assert {d[1] for d in days} == {"settled"}
@@ -344,7 +351,8 @@ def test_the_workbook_reads_back_with_openpyxl_and_sums_to_the_csv(ctoops, api, 
     assert about["range_start"] == "2026-09-01T00:00:00Z" and about["range_end"] == "2026-10-01T00:00:00Z"
     assert about["group_by"] == "project_id,line_item" and about["source"] == "GET /v1/organization/costs"
     assert about["generated_at"] == "2026-10-20T12:00:00Z" and about["ctoops_version"]
-    assert "more than 15 significant digits" in about["exactness"]
+    assert about["exactness"].startswith("1 amounts have more than 15 significant digits (e.g. 0.11101860000000000999)")
+    assert "amounts in Totals, By day, By project_id, By line_item have more than 15" in about["exactness"]
 
 
 def test_a_usage_workbook_charts_daily_tokens(ctoops, api, tmp_path):
@@ -757,3 +765,36 @@ def test_unsettled_spend_that_takes_the_range_over_budget_is_never_a_pass(ctoops
     assert (a["settledSpend"], a["unsettledSpend"], a["spendOverBudget"]) == ("114.00", "4.00", False)
     assert a["withUnsettledOverBudget"] is True and a["passed"] is False
     assert b["withUnsettledOverBudget"] is False and b["passed"] is True
+
+
+def test_a_workbook_total_excel_cannot_hold_gets_its_exact_text(ctoops, api, tmp_path):
+    # each amount fits Excel's 15 digits, their total (37) does not: Totals, By day and Budget
+    # held the float 1e17, and About said nothing (it looked at the Rows only)
+    import openpyxl
+
+    usage_api.serve(api, big_and_tiny)
+    out = tmp_path / "costs.xlsx"
+    result = ctoops(
+        "--via", "openai", "usage", "costs", "--start", "2026-10-01", "--end", "2026-10-02", "--group-by",
+        "project_id", "--budget", BOTH, "-o", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.all
+    wb = openpyxl.load_workbook(out)
+
+    def records(name):
+        rows = list(wb[name].iter_rows(values_only=True))
+        return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+    (totals,) = records("Totals")
+    assert totals["amount (exact text)"] == totals["settled (exact text)"] == BOTH
+    assert totals["amount"] == 1e17  # the Excel number, with the exact digits beside it
+    (day,) = records("By day")
+    assert day["amount (usd) (exact text)"] == BOTH
+    (budget,) = records("Budget")
+    assert budget["settledSpend (exact text)"] == budget["budget (exact text)"] == BOTH
+    assert [c.value for c in wb["By project_id"][1]] == ["project_id", "currency", "amount"]  # 1e17, 1e-19: fit
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(min_row=2, values_only=True)}
+    assert about["exactness"] == (
+        "amounts in Totals, By day, Budget have more than 15 significant digits: Excel keeps 15, so an exact "
+        "text column is beside each of them"
+    )

@@ -158,6 +158,7 @@ class _Formats:
         self.int = book.add_format({"num_format": "#,##0"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self._money: dict[str, Any] = {}
+        self.exact_text: list[str] = []  # sheets (besides Rows) given exact text beside long amounts
 
     def money(self, currency: str | None) -> Any:
         code = (currency or "").upper()
@@ -177,7 +178,20 @@ def _sheet(
     money_by_row: str | None = None,
     money_columns: dict[str, str] | None = None,
 ) -> Any:
-    """A sheet of records: header frozen, widths fitted, money/dates/ints formatted."""
+    """A sheet of records: header frozen, widths fitted, money/dates/ints formatted. A column
+    with an amount Excel cannot hold (``too_long``) gets ``<column> (exact text)`` beside it,
+    and About says so. Returns the sheet and its columns as written."""
+    from ctoops.usage.export import decimal_text
+
+    long = [c for c in columns if any(too_long(row.get(c)) for row in rows)]
+    if long:
+        fmt.exact_text.append(name)
+        texts = {c: f"{c} (exact text)" for c in long}
+        columns = [n for c in columns for n in ((c, texts[c]) if c in texts else (c,))]
+        rows = [
+            {**row, **{t: decimal_text(row[c]) if isinstance(row.get(c), Decimal) else None for c, t in texts.items()}}
+            for row in rows
+        ]
     sheet = book.add_worksheet(name)
     widths = [len(c) for c in columns]
     sheet.write_row(0, 0, columns, fmt.header)
@@ -189,7 +203,16 @@ def _sheet(
             )
             widths[c] = max(widths[c], _cell(sheet, fmt, r, c, value, currency))
     _finish(sheet, widths)
-    return sheet
+    return sheet, columns
+
+
+def too_long(value: Any) -> bool:
+    """A Decimal with more significant digits than an Excel number keeps (trailing zeros
+    aside: ``190.0000000`` fits)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return False
+    digits = value.as_tuple().digits
+    return len(digits) > EXCEL_DIGITS and len(bytes(digits).rstrip(b"\x00")) > EXCEL_DIGITS
 
 
 def _cell(sheet: Any, fmt: _Formats, r: int, c: int, value: Any, currency: str | None = None) -> int:
@@ -251,7 +274,7 @@ def _periods(book: Any, fmt: _Formats, result: Result, currencies: list[str]) ->
             tzinfo=UTC
         )
     title = "By month" if key == "month" else "By day"
-    sheet = _sheet(book, fmt, title, columns, records, money_columns=money)
+    sheet, columns = _sheet(book, fmt, title, columns, records, money_columns=money)
     charted = values if result.query.is_costs else [m for m in values if m in CHARTED_USAGE] or values[:1]
     if not records or not charted:
         return
@@ -288,7 +311,7 @@ def _rows_sheet(book: Any, fmt: _Formats, result: Result) -> None:
     table = result.table
     names = list(table.column_names)
     amounts = table["amount"].to_pylist() if result.query.is_costs else []
-    exact = any(d is not None and len(d.as_tuple().digits) > EXCEL_DIGITS for d in amounts)
+    exact = any(too_long(d) for d in amounts)
     columns = list(names)
     if exact:
         columns.insert(columns.index("amount") + 1, "amount (exact text)")
@@ -358,16 +381,21 @@ def _about(book: Any, fmt: _Formats, about: Sequence[tuple[str, Any]], result: R
     from ctoops.usage.export import decimal_text
 
     entries = list(about)
+    notes = []
     if result.query.is_costs:
-        long = [d for d in result.table["amount"].to_pylist() if d is not None and len(d.as_tuple().digits) > 15]
+        long = [d for d in result.table["amount"].to_pylist() if too_long(d)]
         if long:
-            entries.append(
-                (
-                    "exactness",
-                    f"{len(long)} amounts have more than {EXCEL_DIGITS} significant digits (e.g. "
-                    f"{decimal_text(long[0])}): Excel keeps 15, so the Rows sheet has their exact text beside them",
-                )
+            notes.append(
+                f"{len(long)} amounts have more than {EXCEL_DIGITS} significant digits (e.g. "
+                f"{decimal_text(long[0])}): Excel keeps 15, so the Rows sheet has their exact text beside them"
             )
+    if fmt.exact_text:
+        notes.append(
+            f"amounts in {', '.join(fmt.exact_text)} have more than {EXCEL_DIGITS} significant digits: Excel keeps "
+            "15, so an exact text column is beside each of them"
+        )
+    if notes:
+        entries.append(("exactness", "; ".join(notes)))
     sheet = book.add_worksheet("About")
     sheet.write_row(0, 0, ["field", "value"], fmt.header)
     widths = [5, 5]

@@ -210,6 +210,10 @@ class CtoopsGroup(click.Group):
         ``_exit_on_sigterm``: installed here, when a command runs, so ``--help``, which Click
         answers while parsing, does not import ``signal``)."""
         restore = _exit_on_sigterm() if ctx.parent is None else (lambda: None)
+        if ctx.parent is None:
+            from ctoops.pool import new_run
+
+            new_run()
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):

@@ -16,6 +16,7 @@ import click
 
 from ctoops import config
 from ctoops.errors import BadInput, NotAuthenticated
+from ctoops.pool import abandoned
 from ctoops.redact import mask_url, redact, register, url_secrets
 
 if TYPE_CHECKING:
@@ -156,12 +157,16 @@ class AppContext:
     # -- stderr -------------------------------------------------------------------------------
 
     def log(self, line: str) -> None:
-        if self.verbose:
+        """A ``-v`` line on stderr, redacted; none from a worker left behind by Ctrl-C."""
+        if self.verbose and not abandoned():
             click.echo(f"ctoops: {redact(line)}", err=True)
 
     def notify(self, line: str) -> None:
         """One notice on stderr, ``ctoops: ...``, redacted; on a terminal wrapped at word
-        boundaries to its width with a hanging indent (piped: one line, for grep)."""
+        boundaries to its width with a hanging indent (piped: one line, for grep). None from
+        a worker thread the run left behind on Ctrl-C or SIGTERM (``pool.abandoned``)."""
+        if abandoned():
+            return
         text = f"ctoops: {redact(line)}"
         if sys.stderr.isatty():
             from ctoops.render import wrapped

@@ -9,6 +9,7 @@ what has; the process then ends without joining those threads (``ctoops.cli.main
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +18,22 @@ from ctoops.errors import Terminated
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+_left = threading.Event()  # a pool was left by Ctrl-C or SIGTERM: the run is ending
+
+
+def abandoned() -> bool:
+    """Whether the calling thread is a worker the run has left behind: a pool was left by
+    Ctrl-C or SIGTERM and this is not the main thread. What such a thread would say now (a
+    retry notice for the socket closed under it) is about the ending, not news, and would
+    follow the run's last line, ``ctoops: interrupted``; callers leave it unsaid."""
+    return _left.is_set() and threading.current_thread() is not threading.main_thread()
+
+
+def new_run() -> None:
+    """Forget an earlier run's ending (one process may run several commands: a library
+    caller, the tests)."""
+    _left.clear()
 
 
 @contextmanager
@@ -32,6 +49,7 @@ def thread_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
     try:
         yield pool
     except (KeyboardInterrupt, Terminated):
+        _left.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     except BaseException:

@@ -12,15 +12,19 @@ from typing import Any
 
 
 def parse_fields(given: str, available: Sequence[str]) -> list[str]:
-    """The fields asked for, in order, each once. Raises BadInput (exit 2) for an empty list
-    or a field not in ``available``, listing the available ones."""
+    """The fields asked for, in order, each once. Raises BadInput (exit 2) for an empty list,
+    an empty name (``id,,created``: ``ctoops.params.split_names``) or a field not in
+    ``available``, listing the available ones."""
     from ctoops.errors import BadInput
+    from ctoops.params import split_names
 
-    wanted = list(dict.fromkeys(f.strip() for f in given.split(",") if f.strip()))
+    try:
+        wanted = list(dict.fromkeys(split_names(given)))
+    except ValueError as exc:
+        raise BadInput(f"--json: {exc}; the fields are: {', '.join(available)}") from None
     unknown = [f for f in wanted if f not in available]
-    if not wanted or unknown:
-        what = f"unknown field {unknown[0]!r}" if unknown else "no field named"
-        raise BadInput(f"--json: {what}; the fields are: {', '.join(available)}")
+    if unknown:
+        raise BadInput(f"--json: unknown field {unknown[0]!r}; the fields are: {', '.join(available)}")
     return wanted
 
 

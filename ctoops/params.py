@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     ParamType = click.ParamType[Any, Any]  # click 8.5's value and input type parameters
 else:
     ParamType = click.ParamType
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 WORKSPACE_RE = re.compile(r"[a-zA-Z0-9._-]{1,80}")  # the worker's rule, matched whole
 
@@ -224,9 +226,27 @@ class Text(ParamType):
         return value
 
 
+def split_names(text: str) -> tuple[str, ...]:
+    """The names in ``text``, comma-separated, each stripped of spaces. Raises ValueError
+    with a message naming the value and the empty item, for an empty value or an empty item
+    (``,realtime_token``, ``model,,project_id``, ``model,``): a stray comma is a mistake,
+    never a silent skip. The one reader of every comma-separated list ctoops takes."""
+    items = [item.strip() for item in text.split(",")]
+    if len(items) == 1 and not items[0]:
+        raise ValueError(f"{text!r} names nothing: give one or more names separated by commas")
+    for i, item in enumerate(items, 1):
+        if not item:
+            raise ValueError(
+                f"{text!r} has an empty name: item {i} of {len(items)} is empty "
+                "(names are separated by single commas, with none at either end)"
+            )
+    return tuple(items)
+
+
 class Names(ParamType):
-    """A list of names: a TOML array or a comma-separated string; each one of ``choices``
-    when given. Returns a tuple."""
+    """A list of names: a TOML array (``[]`` is none) or a comma-separated string
+    (``split_names``); an empty name in either is refused. Each one of ``choices`` when
+    given. Returns a tuple."""
 
     name = "names"
 
@@ -235,9 +255,15 @@ class Names(ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
         if isinstance(value, str):
-            items = [v.strip() for v in value.split(",") if v.strip()]
+            try:
+                items = list(split_names(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
         elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-            items = list(value)
+            items = [v.strip() for v in value]  # an empty array is no names, as a TOML file says it
+            if not all(items):
+                where = f"item {items.index('') + 1} of {len(items)} is empty"
+                self.fail(f"{list(value)!r} has an empty name: {where}", param, ctx)
         else:
             self.fail(f"{value!r} is not a list of names", param, ctx)
         if self.choices is not None:
@@ -245,3 +271,14 @@ class Names(ParamType):
                 if item not in self.choices:
                     self.fail(f"{item!r} is not one of {', '.join(self.choices)}", param, ctx)
         return tuple(items)
+
+
+def names_option(*param_decls: str, **attrs: Any) -> Callable[[FC], FC]:
+    """A repeatable option of comma-separated names (``--group-by model,project_id``, or
+    ``--group-by model --group-by project_id``): each value read by ``Names`` (an empty name
+    is exit 2, naming it), all of them joined into one tuple, in the order given."""
+
+    def joined(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[str, ...]:
+        return tuple(name for group in value or () for name in group)
+
+    return click.option(*param_decls, type=Names(), multiple=True, callback=joined, **attrs)

@@ -25,6 +25,12 @@ def format_option(fn: F) -> F:
 
     def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value is not None:
+            from ctoops.params import split_names
+
+            try:  # an empty name (``id,,created``) is exit 2 now, before any request
+                split_names(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), ctx, param) from None
             ctx.meta[JSON_FIELDS] = value
         return value
 

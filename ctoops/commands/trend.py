@@ -8,7 +8,7 @@ import click
 
 from ctoops.commands._options import format_option, pass_app
 from ctoops.dates import iso_second as _iso
-from ctoops.params import Fraction, UrlType
+from ctoops.params import Fraction, UrlType, names_option
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -40,9 +40,7 @@ def errors() -> None:
     help="Only events at or after TIME (ISO 8601, a date, or Nm/Nh/Nd ago). Cloudflare sources: default 1h.",
 )
 @click.option("--until", metavar="TIME", help="Only events before TIME.")
-@click.option(
-    "--bucket", "buckets", multiple=True, metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both)."
-)
+@names_option("--bucket", "buckets", metavar="B[,B]", help="realtime_token, cto_openai_proxy (default: both).")
 @click.option("--max-429-rate", type=Fraction(), metavar="R", help="Fail when a window's 429 rate is over R (0-1).")
 @click.option("--max-5xx-rate", type=Fraction(), metavar="R", help="Fail when a window's 5xx rate is over R (0-1).")
 @click.option(
@@ -114,7 +112,7 @@ def errors_trend(
     from ctoops.commands import _cloudflare
     from ctoops.dates import parse_instant
 
-    chosen = tuple(b.strip() for item in buckets for b in item.split(",") if b.strip()) or None
+    chosen = buckets or None
     since_ms = parse_instant(since, "since", now=now()) if since else None
     until_ms = parse_instant(until, "until", now=now()) if until else None
     paths: list[Any] = list(sources)

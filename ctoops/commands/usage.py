@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ctoops.commands._options import format_option, pass_app
+from ctoops.params import names_option
 
 if TYPE_CHECKING:
     from ctoops.context import AppContext
@@ -61,10 +62,6 @@ def export_options(fn: F) -> F:
     return format_option(fn)
 
 
-def _groups(value: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(g.strip() for item in value for g in item.split(",") if g.strip())
-
-
 @click.group()
 def usage() -> None:
     """Usage and costs for a date range: summaries, forecasts, budget gates, exact exports."""
@@ -80,10 +77,9 @@ def usage() -> None:
     help="Bucket width (1mo: calendar months, summed by ctoops from 1d).",
 )
 @click.option("--kind", type=click.Choice(KINDS), default="completions", show_default=True, help="Usage endpoint.")
-@click.option(
+@names_option(
     "--group-by",
     "group_by",
-    multiple=True,
     metavar="F[,F]",
     help="model, project_id, api_key_id, user_id, batch, service_tier (per kind).",
 )
@@ -121,7 +117,7 @@ def usage_pull(
     from ctoops.usage.query import Query
 
     at, span = _clock_and_span(start, end, bucket)
-    query = Query(kind, span, bucket, _groups(group_by))
+    query = Query(kind, span, bucket, group_by)
     from ctoops.commands.usage_show import deliver, pull_result
 
     result = pull_result(app, query, output, concurrency, at)
@@ -137,17 +133,16 @@ def usage_pull(
     show_default=True,
     help="Bucket width (1mo: calendar months, summed by ctoops from 1d).",
 )
-@click.option("--group-by", "group_by", multiple=True, metavar="F[,F]", help="project_id, line_item.")
+@names_option("--group-by", "group_by", metavar="F[,F]", help="project_id, line_item.")
 @click.option("--forecast", is_flag=True, help="Forecast the total to the end of the month (or of --end).")
 @click.option(
     "--budget",
     metavar="AMOUNT",
     help="Exit 1 when settled spend, or settled + unsettled spend reported so far, exceeds AMOUNT (usd; 5000eur).",
 )
-@click.option(
+@names_option(
     "--budget-by",
     "budget_by",
-    multiple=True,
     metavar="PROJECT=AMOUNT[,...]",
     help="A budget per project (needs --group-by project_id).",
 )
@@ -190,10 +185,9 @@ def usage_costs(
     from ctoops.usage.budget import parse_budgets
     from ctoops.usage.query import Query
 
-    groups = _groups(group_by)
-    budgets = parse_budgets(budget, budget_by, groups)
+    budgets = parse_budgets(budget, budget_by, group_by)
     at, span = _clock_and_span(start, end, bucket)
-    query = Query("costs", span, bucket, groups)
+    query = Query("costs", span, bucket, group_by)
     if (forecast or budgets or fail_on_forecast) and bucket != "1d":
         from ctoops.errors import BadInput
 

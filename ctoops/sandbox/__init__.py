@@ -43,8 +43,16 @@ _runs: weakref.WeakKeyDictionary[AppContext, Sandbox] = weakref.WeakKeyDictionar
 
 
 def parse_faults(text: str) -> frozenset[str]:
-    """The fault names in ``text`` (comma-separated); an unknown one is BadInput (exit 2)."""
-    names = frozenset(f.strip() for f in text.split(",") if f.strip())
+    """The fault names in ``text`` (comma-separated; empty or blank: none); an unknown or
+    empty name (``,rate-limited``) is BadInput (exit 2)."""
+    from ctoops.params import split_names
+
+    if not text.strip():
+        return frozenset()
+    try:
+        names = frozenset(split_names(text))
+    except ValueError as exc:
+        raise BadInput(f"CTOOPS_SANDBOX_FAULTS: {exc}") from None
     unknown = sorted(names - FAULTS.keys())
     if unknown:
         raise BadInput(f"CTOOPS_SANDBOX_FAULTS: unknown fault {unknown[0]!r} (faults: {', '.join(FAULTS)})")

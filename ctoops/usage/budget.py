@@ -91,7 +91,12 @@ def parse_budgets(total: str | None, by: tuple[str, ...], group_by: tuple[str, .
     if total is not None:
         amount, currency = parse_amount(total, "--budget")
         budgets.append(Budget(amount, currency))
-    items = [part.strip() for item in by for part in item.split(",") if part.strip()]
+    from ctoops.params import split_names
+
+    try:  # each item may still hold commas (a runbook's ``budget_by`` string); none may be empty
+        items = [part for item in by for part in split_names(item)]
+    except ValueError as exc:
+        raise BadInput(f"--budget-by {exc}") from None
     if items and "project_id" not in group_by:
         raise BadInput("--budget-by judges each project: add --group-by project_id")
     seen = set()

@@ -225,8 +225,10 @@ class HttpClient:
     def _redirected(self, status: int, headers: Mapping[str, str]) -> UpstreamError:
         """A 3xx is never followed (it would carry the credential to wherever it points): exit 4,
         naming where it pointed, the URL masked."""
+        from ctoops.backends.envelope import message_excerpt
+
         location = headers.get("location")
-        where = f" to {mask_url(location)}" if location else " with no location"
+        where = f" to {message_excerpt(mask_url(location))}" if location else " with no location"
         return UpstreamError(
             f"{self.who} at {mask_url(self.base_url)} answered {status} (a redirect{where}); ctoops does "
             f"not follow redirects, so the credential stays with the host you set: check {self.errors.setting}",
@@ -252,19 +254,21 @@ class HttpClient:
         if self.trace_id:
             parts.append(f"trace {self.trace_id}")
         if request_id:
-            parts.append(f"x-request-id {redact(request_id)}")
+            from ctoops.backends.envelope import message_excerpt
+
+            parts.append(f"x-request-id {message_excerpt(request_id, 80)}")  # redacted, one line, cut
         return ", ".join(parts)
 
     def _parse_success(self, status: int, headers: Mapping[str, str], content: bytes) -> Any:
         try:
             return loads(content)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            from ctoops.backends.envelope import excerpt
+            from ctoops.backends.envelope import excerpt, message_excerpt
 
+            ctype = message_excerpt(headers.get("content-type") or "none", 80)
             raise UpstreamError(
                 f"{self.who} answered {status} but the body is not JSON "
-                f"({_json_problem(exc, content)}; content-type {headers.get('content-type') or 'none'}): "
-                f"{excerpt(content)!r}"
+                f"({_json_problem(exc, content)}; content-type {ctype}): {excerpt(content)!r}"
             ) from None
 
 

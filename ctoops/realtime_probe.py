@@ -220,16 +220,18 @@ class _Probe:
         if not isinstance(reported, str) or not reported:
             raise self._fail(UpstreamError, "session.created carries no session.model: not the documented shape")
         shape = "ga" if session.get("type") == "realtime" else "beta"
+        # the server's text, shown in the detail, the table and the reports: one line, cut
+        session_id, shown_model = protocol.said(session["id"]), protocol.said(reported)
         self.log(
             f"WS <- session.created in {self.timings['sessionCreatedMs']:.0f} ms "
-            f"({session['id']}, {reported}, {shape} shape)"
+            f"({session_id}, {shown_model}, {shape} shape)"
         )
         if not protocol.same_model(self.model, reported):
             raise self._fail(
                 CheckFailed,
-                f"model mismatch: asked for {self.model!r}, session.created reports {reported!r}",
-                sessionId=session["id"],
-                sessionModel=reported,
+                f"model mismatch: asked for {self.model!r}, session.created reports {shown_model!r}",
+                sessionId=session_id,
+                sessionModel=shown_model,
             )
 
         self.stage = "session.updated"
@@ -243,8 +245,8 @@ class _Probe:
             url=self.url,
             auth=self.auth,
             subprotocol=chosen,
-            session_id=session["id"],
-            model=reported,
+            session_id=session_id,
+            model=reported,  # the model asked for, or its dated snapshot (same_model)
             upgrade_ms=self.timings["upgradeMs"],
             session_created_ms=self.timings["sessionCreatedMs"],
             session_updated_ms=self.timings["sessionUpdatedMs"],
@@ -346,15 +348,16 @@ class _Probe:
 
     def _error_event(self, ws: Connection, event: dict[str, Any]) -> CtoopsError:
         err = protocol.obj(event.get("error"))
-        self.log(f"WS <- error {err.get('type')}/{err.get('code')}: {err.get('message')}")
         cls, cause = protocol.error_event(err)
-        data: dict[str, Any] = {"errorType": err.get("type")}
+        self.log(f"WS <- {cause}")
+        etype = err.get("type")
+        data: dict[str, Any] = {"errorType": protocol.said(etype, 80) if etype is not None else None}
         then = self._close_after_error(ws)
         if then is not None:
             cause += f"; then {then}"
             data.update(closeCode=then.code, closeReason=then.reason)
         code = err.get("code")
-        return self._fail(cls, cause, code=code if isinstance(code, str) else None, **data)
+        return self._fail(cls, cause, code=protocol.said(code, 80) if isinstance(code, str) else None, **data)
 
     def _close_after_error(self, ws: Connection) -> Closed | None:
         """A fatal error is followed by a close: wait briefly for it, to report its code."""

@@ -102,9 +102,12 @@ def same_model(asked: str, reported: str) -> bool:
 def upgrade_refused(status: int, reason: str, body: bytes, location: str | None) -> Verdict:
     """An HTTP answer other than 101: 429 rate limited (5); 5xx, or a 2xx that is no upgrade at
     all (4); a redirect, never followed, or any other 4xx (1)."""
-    cause = f"upgrade refused: HTTP {status} {reason}".rstrip()
+    cause = f"upgrade refused: HTTP {status} {said(reason, 80)}".rstrip()
     if location is not None or 300 <= status < 400:
-        cause += f" to {location or '(no Location)'}; browsers never follow a WebSocket redirect"
+        from ctoops.redact import mask_url
+
+        to = said(mask_url(location)) if location else "(no Location)"
+        cause += f" to {to}; browsers never follow a WebSocket redirect"
     elif excerpt := _excerpt(body):
         cause += f" ({excerpt})"
     if status == 429:
@@ -118,11 +121,11 @@ def error_event(error: dict[str, Any]) -> Verdict:
     """An ``error`` event's ``error`` object: ``rate_limit_exceeded``/``insufficient_quota``
     (5), type ``server_error`` (4), anything else (1)."""
     etype, code, message = error.get("type"), error.get("code"), error.get("message")
-    cause = f"error event {etype or '(no type)'}" + (f"/{code}" if code else "")
+    cause = f"error event {said(etype, 80) if etype else '(no type)'}" + (f"/{said(code, 80)}" if code else "")
     if message:
-        cause += f": {message}"
+        cause += f": {said(message)}"
     if error.get("event_id"):
-        cause += f" (in reply to {error['event_id']})"
+        cause += f" (in reply to {said(error['event_id'], 80)})"
     return _by_code(code, etype), cause
 
 
@@ -138,10 +141,20 @@ def response_failed(response: dict[str, Any]) -> Verdict:
     details = obj(response.get("status_details"))
     err = obj(details.get("error"))
     reason, code, etype = details.get("reason"), err.get("code"), err.get("type")
-    cause = f"response.done with status {response.get('status')!r}"
+    status = response.get("status")
+    cause = f"response.done with status {repr(said(status, 80)) if isinstance(status, str) else said(status, 80)}"
     if reason or code or etype:
-        cause += " (" + ", ".join(str(x) for x in (reason, etype, code) if x) + ")"
+        cause += " (" + ", ".join(said(x, 80) for x in (reason, etype, code) if x) + ")"
     return _by_code(code, etype), cause
+
+
+def said(value: Any, limit: int = 300) -> str:
+    """Text the server sent, as a message may show it: one line, redacted, at most ``limit``
+    characters (``ctoops.backends.envelope.message_excerpt``; an error event's message may be
+    as long as a frame)."""
+    from ctoops.backends.envelope import message_excerpt
+
+    return message_excerpt(value, limit)
 
 
 def obj(value: Any) -> dict[str, Any]:

@@ -158,6 +158,10 @@ def parse_realtime(body: Any, who: str, model: str | None) -> RealtimeSecret:
     session: dict[str, Any] = raw_session if isinstance(raw_session, dict) else {}
     answered = session.get("model") or body.get("model") or model
     answered_model = answered if isinstance(answered, str) else model
+    if answered_model is not None and answered_model != model:  # the server's text: one line, cut
+        from ctoops.backends.envelope import message_excerpt
+
+        answered_model = message_excerpt(answered_model)
     if "clientSecret" in body or "expiresAt" in body:
         secret, expiry, shape, where = body, body, "worker", ("clientSecret", "expiresAt")
     elif isinstance(body.get("client_secret"), dict):
@@ -193,6 +197,8 @@ def _expiry(raw: Any, field: str, who: str) -> int | None:
     if seconds is not None and EXPIRY_MIN <= seconds <= EXPIRY_MAX:
         return seconds
     shown = f"{number:f}" if number.adjusted() < 24 else f"{number:.3e}"
+    if len(shown) > 40:  # 1e-99999, or a fraction of 100,000 digits: its value, not every digit
+        shown = f"{number:.3e}"
     if EXPIRY_MIN * 1000 <= number <= EXPIRY_MAX * 1000:
         why = "it looks like milliseconds, not unix seconds"
     elif number > EXPIRY_MAX:
@@ -238,7 +244,10 @@ def _int(value: Any) -> int | None:
 def _shape(value: Any) -> str:
     """A secret-free description of an unexpected value: its type and keys, never contents."""
     if isinstance(value, dict):
-        return "object with keys " + (", ".join(sorted(map(str, value))[:12]) or "none")
+        from ctoops.backends.envelope import message_excerpt
+
+        keys = ", ".join(message_excerpt(k, 80) for k in sorted(map(str, value))[:12])  # the server's text
+        return message_excerpt("object with keys " + (keys or "none"))
     if isinstance(value, list):
         return f"array of {len(value)}"
     return type(value).__name__

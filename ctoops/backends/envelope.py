@@ -67,7 +67,7 @@ def _one_line(text: str, limit: int) -> str:
 
 def not_json(status: int, headers: Mapping[str, str], content: bytes, origin: str) -> ApiError:
     """A failure whose body is not JSON: an HTML error page from a proxy or CDN, or text."""
-    ctype = headers.get("content-type") or "no content type"
+    ctype = message_excerpt(headers.get("content-type") or "no content type", 80)  # a header is the server's text
     return ApiError(
         status,
         origin,

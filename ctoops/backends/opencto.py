@@ -46,6 +46,9 @@ WORKER_KEY_FIX = (
     "`wrangler secret put OPENAI_API_KEY` on the worker"
 )
 TOKEN_FIX = "run `ctoops auth login` or set OPENCTO_TOKEN"
+# the fields of an error's ``details`` that its line names (QUOTA_EXCEEDED's limiter): the
+# server's text, so each is a ``message_excerpt`` (one line, redacted, at most 300 characters)
+SHOWN_FACTS = ("bucket", "limit", "windowSeconds")
 
 
 class WorkerErrors:
@@ -73,6 +76,9 @@ class WorkerErrors:
         if code == "OPENAI_ERROR":
             return _openai_error(status, message, details)
         facts: dict[str, Any] = dict(details) if isinstance(details, dict) else {}
+        for key in SHOWN_FACTS:  # named in the error line: cut and redacted as a message is
+            if facts.get(key) is not None:
+                facts[key] = message_excerpt(facts[key])
         wait = None
         final = None
         if code == "QUOTA_EXCEEDED":
@@ -110,7 +116,9 @@ class WorkerErrors:
         if status == 429:
             limit = ""
             if facts.get("bucket"):
-                limit = f" on bucket {facts['bucket']} ({facts.get('limit')} per {facts.get('windowSeconds')}s)"
+                limit = f" on bucket {facts['bucket']}"
+                if facts.get("limit") and facts.get("windowSeconds"):
+                    limit += f" ({facts['limit']} per {facts['windowSeconds']}s)"
             return RateLimited(
                 f"the OpenCTO worker rate-limited ctoops{limit} ({said}; {tried})", status=429, code=code
             )
@@ -162,13 +170,14 @@ def _summary(raw: Any) -> str:
         return type(raw).__name__
     parts = []
     for key, value in list(raw.items())[:12]:
+        name = message_excerpt(key, 80)  # a key is the server's text too
         if value in ("", None, {}, []):
-            parts.append(f"{key} empty")
+            parts.append(f"{name} empty")
         elif isinstance(value, dict):
-            parts.append(f"{key} {{{', '.join(sorted(map(str, value))[:6])}}}")
+            parts.append(f"{name} {{{', '.join(message_excerpt(k, 80) for k in sorted(map(str, value))[:6])}}}")
         else:
-            parts.append(str(key))
-    return "OpenAI's answer had " + ", ".join(parts)
+            parts.append(name)
+    return message_excerpt("OpenAI's answer had " + ", ".join(parts))
 
 
 def _said(body: Any) -> str:

@@ -81,11 +81,14 @@ def health_check(backend: Backend) -> Check:
     neither D1 nor the OpenAI key (opencto-worker-api.md)."""
 
     def check() -> Outcome:
+        from ctoops.backends.envelope import message_excerpt
+
         body = backend.health()
         status = body.get("status")
-        if status != "healthy":
-            raise CheckFailed(f"the worker reports status {status!r}")
-        return Outcome(f"healthy at {body.get('timestamp', 'an unknown time')} (proves the script runs, no more)")
+        if status != "healthy":  # the worker's text, cut as a message is
+            raise CheckFailed(f"the worker reports status {message_excerpt(repr(status), 80)}")
+        when = message_excerpt(body["timestamp"], 80) if body.get("timestamp") is not None else "an unknown time"
+        return Outcome(f"healthy at {when} (proves the script runs, no more)")
 
     return check
 

@@ -82,7 +82,22 @@ def to_jsonable(value: Any) -> Any:
 
 def dumps(data: Any) -> str:
     """JSON for people and scripts: indented, exact decimals as strings, every text redacted."""
-    return json.dumps(clean(to_jsonable(data)), indent=2, ensure_ascii=False)
+    return json_text(clean(to_jsonable(data)), indent=2)
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")  # DEL and C1: valid raw in JSON, acted on by some terminals
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON text, the one serialiser of every JSON ctoops writes (stdout, reports,
+    exports): UTF-8 text as it is (``ensure_ascii=False``), except DEL and the C1 controls
+    (U+007F-U+009F), which JSON allows raw but a terminal may obey (U+009B is CSI): written
+    ``\\u009b``, the same value to any JSON reader. C0 controls ``json`` escapes itself."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    if not _RAW_IN_JSON.search(text):
+        return text
+    # these characters can only be inside a JSON string here, where \uXXXX is their escape
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def clean(value: Any) -> Any:
@@ -124,7 +139,7 @@ def cell(value: Any) -> str:
             return str(int(value))
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
     if isinstance(value, (dict, list)):
-        return json.dumps(to_jsonable(value), ensure_ascii=False)
+        return json_text(to_jsonable(value))
     return str(value)
 
 

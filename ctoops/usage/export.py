@@ -18,7 +18,6 @@ interrupted pull or write leaves no file and no half file, and a full disk is na
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -138,10 +137,12 @@ def write_csv(table: pa.Table, out: IO[bytes], dialect: str = "default") -> None
 
 def write_json(table: pa.Table, out: IO[bytes]) -> None:
     """One JSON array, a record per line; times and money as text, unsent values null."""
+    from ctoops.render import json_text
+
     records = _texts(table).to_pylist()
     out.write(b"[\n")
     for i, record in enumerate(records):
-        out.write((("  " if i == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False)).encode())
+        out.write((("  " if i == 0 else ",\n  ") + json_text(record)).encode())
     out.write(b"\n]\n" if records else b"]\n")
 
 

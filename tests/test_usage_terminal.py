@@ -2,6 +2,7 @@
 every money cell of the Forecast table is money (2 decimals and the currency), every token
 cell a count (no decimals), and a budget verdict wraps to the width at word boundaries with
 a hanging indent, an amount never apart from its currency. Piped, a verdict stays one line.
+What is pulled (the range) is said once on a terminal: the summary's title, not also stderr.
 
 In-process with ``CLICOLOR_FORCE`` (a terminal, as ctoops decides it) and the sandbox's
 clock pinned; one run in a real pseudo-terminal at the real time."""
@@ -147,3 +148,56 @@ def test_in_a_real_terminal(tmp_path):
     verdict = [screen.lines[at], *(line for line in screen.lines[at + 1 :] if line.startswith("    "))]
     assert verdict[0].startswith("budget PASS") and len(verdict) > 1
     assert all(len(line) <= 120 for line in verdict)
+
+
+# -- what is pulled, said once -------------------------------------------------------------------
+
+PULL = ("--sandbox", "--via", "openai", "usage", "pull", "--start", "3d", "--group-by", "model")
+SAID = "usage completions, 2026-11-15 to 2026-11-18 (end exclusive, UTC), 1d buckets, via openai (sandbox)"
+
+
+@pytest.mark.parametrize("command", [PULL, ("--sandbox", "--via", "openai", "usage", "report", "--start", "3d")])
+def test_the_range_is_said_once_on_a_terminal(ctoops, command):
+    result = ctoops(*command, env=on_terminal(200))
+    assert result.exit_code == 0, result.all
+    assert "2026-11-15 to 2026-11-18 (end exclusive, UTC)" in result.stdout.splitlines()[0]  # the title
+    assert "2026-11-15 to" not in result.stderr
+
+
+def test_the_range_stays_on_stderr_when_stdout_is_piped(ctoops):
+    result = ctoops(*PULL)
+    assert result.exit_code == 0, result.all
+    assert f"ctoops: {SAID}" in result.stderr.splitlines()  # for the person at the terminal
+    assert result.stdout.startswith(SAID)  # and in the data stream's own title
+
+
+@pytest.mark.parametrize("output", [("--format", "json"), ("--format", "csv"), ("-o", "out.csv")])
+def test_the_range_is_on_stderr_when_no_title_says_it(ctoops, output, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = ctoops(*PULL, *output, env=on_terminal(200))
+    assert result.exit_code == 0, result.all
+    assert f"ctoops: {SAID}" in result.stderr.splitlines() and SAID not in result.stdout
+
+
+def test_a_failed_pull_on_a_terminal_still_says_what_it_pulled(ctoops, server, monkeypatch):
+    from fakeserver import Reply
+
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", "sk-admin-terminalTest0123456789")
+    server.route("GET", "/v1/organization/usage/completions", Reply(500, json={"error": {"message": "down"}}))
+    args = ("--max-retries", "0", "--via", "openai", "usage", "pull", "--start", "3d")
+    result = ctoops(*args, env=on_terminal(200))
+    assert result.exit_code == 4, result.all
+    lines = result.stderr.splitlines()
+    assert (
+        lines[0] == "ctoops: usage completions, 2026-11-15 to 2026-11-18 (end exclusive, UTC), 1d buckets, via openai"
+    )
+    assert lines[-1].startswith("Error:")
+
+
+def test_the_range_once_in_a_real_terminal(tmp_path):
+    env = clean_env(HOME=str(tmp_path), NO_COLOR="1")
+    screen = run_in_tty([*PULL], env=env, columns=200)
+    assert screen.exit_code == 0, screen.output
+    assert screen.output.count("(end exclusive, UTC), 1d buckets, via openai (sandbox)") == 1, screen.output
+    assert screen.output.count("ctoops: usage completions") == 0

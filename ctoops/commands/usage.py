@@ -120,7 +120,7 @@ def usage_pull(
     query = Query(kind, span, bucket, group_by)
     from ctoops.commands.usage_show import deliver, pull_result
 
-    result = pull_result(app, query, output, concurrency, at)
+    result = pull_result(app, query, output, concurrency, at, fmt=fmt)
     deliver(app, result, output, fmt, dialect, at)
 
 
@@ -194,7 +194,7 @@ def usage_costs(
         raise BadInput("--forecast and budgets work on daily costs: leave --bucket at 1d")
     from ctoops.commands.usage_show import deliver, progress_of, pull_result, verdicts_out
 
-    result = pull_result(app, query, output, concurrency, at)
+    result = pull_result(app, query, output, concurrency, at, fmt=fmt)
     extra: list[tuple[str, list[dict[str, Any]]]] = []
     verdicts: list[Any] = []
     if forecast or budgets or fail_on_forecast:
@@ -239,7 +239,7 @@ def usage_report(
 
     at, span = _clock_and_span(start, end, "1d")
     query = Query("completions", span, "1d", ("model", "project_id"))
-    result = pull_result(app, query, None, concurrency, at)
+    result = pull_result(app, query, None, concurrency, at, fmt=fmt)
     spans = report.mover_spans(result)
     sections: dict[str, Any] = {
         "range": {"start": _day(span.start), "end": _day(span.end), "endExclusive": True},

@@ -28,8 +28,13 @@ def progress_of(app: AppContext) -> Progress:
     return Progress(on_event=lambda line: app.notify(line))
 
 
-def pull_result(app: AppContext, query: Query, output: str | None, concurrency: int, at: float) -> Result:
-    """Validate everything, then pull with a progress bar on a terminal."""
+def pull_result(app: AppContext, query: Query, output: str | None, concurrency: int, at: float, *, fmt: str) -> Result:
+    """Validate everything, then pull with a progress bar on a terminal.
+
+    What is pulled (the kind, the range, the bucket, the backend) is said once: on stderr
+    before the pull, unless the summary's title line (``fmt`` table, no ``output``) will say
+    it on the same terminal; then on stderr only if the pull fails, so the error has it."""
+    from ctoops.errors import CtoopsError
     from ctoops.usage import run
     from ctoops.usage.export import check_output
     from ctoops.usage.query import validate
@@ -38,9 +43,18 @@ def pull_result(app: AppContext, query: Query, output: str | None, concurrency: 
     if output:
         check_output(output)
     backend = app.backend()
-    app.notify(f"{query.what}, {query.span.label()}, {query.bucket} buckets, {_via(app)}")
-    with _progressbar(query.what) as on_window:
-        result = run.execute(backend, query, at, concurrency, run.Progress(on_window, lambda line: app.notify(line)))
+    what = f"{query.what}, {query.span.label()}, {query.bucket} buckets, {_via(app)}"
+    titled = output is None and fmt == "table" and _one_terminal()
+    if not titled:
+        app.notify(what)
+    try:
+        with _progressbar(query.what) as on_window:
+            progress = run.Progress(on_window, lambda line: app.notify(line))
+            result = run.execute(backend, query, at, concurrency, progress)
+    except CtoopsError:
+        if titled:  # no title will come
+            app.notify(what)
+        raise
     for note in result.pulled.notes:
         app.notify(f"note: {note}")
     if result.pulled.throttles:
@@ -49,6 +63,17 @@ def pull_result(app: AppContext, query: Query, output: str | None, concurrency: 
             f"{result.pulled.lowest_concurrency} request(s) at a time and completed"
         )
     return result
+
+
+def _one_terminal() -> bool:
+    """Whether stdout and stderr both reach the terminal a person reads (``CLICOLOR_FORCE``
+    counts as one, as for the verdicts): a line on each is seen twice."""
+    import os
+
+    from ctoops.render import stdout_is_tty
+
+    forced = os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0")
+    return stdout_is_tty() and (forced or sys.stderr.isatty())
 
 
 class _progressbar:

@@ -201,3 +201,23 @@ def test_the_range_once_in_a_real_terminal(tmp_path):
     assert screen.exit_code == 0, screen.output
     assert screen.output.count("(end exclusive, UTC), 1d buckets, via openai (sandbox)") == 1, screen.output
     assert screen.output.count("ctoops: usage completions") == 0
+
+
+def test_a_failed_forecast_history_on_a_terminal_still_says_what_it_pulled(ctoops, server, monkeypatch):
+    import usage_api
+    from fakeserver import Reply
+
+    usage_api.admin_api(server, monkeypatch, "sk-admin-terminalTest0123456789", NOW)
+    start = usage_api.ts("2026-11-10")
+
+    def costs(seen):  # the range answers; the forecast's history (the 28 days before it) fails
+        if int(seen.query["start_time"]) < start:
+            return Reply(500, json={"error": {"message": "down"}})
+        return Reply(body=usage_api.dumps(usage_api.page_for(seen, "costs", lambda *_: [usage_api.cost("1.5")])))
+
+    server.route("GET", "/v1/organization/costs", costs)
+    args = ("--max-retries", "0", "--via", "openai", "usage", "costs", "--start", "2026-11-10", "--forecast")
+    result = ctoops(*args, env=on_terminal(200))
+    assert result.exit_code == 4, result.all
+    said = "ctoops: costs, 2026-11-10 to 2026-11-19 (end exclusive, UTC), 1d buckets, via openai"
+    assert result.stderr.splitlines().count(said) == 1 and result.stdout == ""

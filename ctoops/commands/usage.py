@@ -192,7 +192,7 @@ def usage_costs(
         from ctoops.errors import BadInput
 
         raise BadInput("--forecast and budgets work on daily costs: leave --bucket at 1d")
-    from ctoops.commands.usage_show import deliver, progress_of, pull_result, verdicts_out
+    from ctoops.commands.usage_show import deliver, progress_of, pull_result, said_if_failed, verdicts_out
 
     result = pull_result(app, query, output, concurrency, at, fmt=fmt)
     extra: list[tuple[str, list[dict[str, Any]]]] = []
@@ -200,16 +200,17 @@ def usage_costs(
     if forecast or budgets or fail_on_forecast:
         from ctoops.usage import run
 
-        followup = run.costs_followup(
-            app.backend(),
-            result,
-            at=at,
-            concurrency=concurrency,
-            progress=progress_of(app),
-            budgets=budgets,
-            end_given=end is not None,
-            fail_on_forecast=fail_on_forecast,
-        )
+        with said_if_failed(app):  # the history pull, before the summary's title
+            followup = run.costs_followup(
+                app.backend(),
+                result,
+                at=at,
+                concurrency=concurrency,
+                progress=progress_of(app),
+                budgets=budgets,
+                end_given=end is not None,
+                fail_on_forecast=fail_on_forecast,
+            )
         extra, verdicts = followup.sheets(), followup.verdicts
     deliver(app, result, output, fmt, dialect, at, extra)
     verdicts_out(app, verdicts, fmt, output)
@@ -232,7 +233,7 @@ def usage_report(
     31-day month is 15 days against 15. --format json gives every section as one object;
     --format csv every section as one long table: section, key, metric, value.
     """
-    from ctoops.commands.usage_show import progress_of, pull_result, show_report
+    from ctoops.commands.usage_show import progress_of, pull_result, said_if_failed, show_report
     from ctoops.render import emit
     from ctoops.usage import report
     from ctoops.usage.query import Query
@@ -254,7 +255,8 @@ def usage_report(
     if forecast:
         from ctoops.usage import run
 
-        earlier = run.history(app.backend(), result, at, concurrency, progress_of(app))
+        with said_if_failed(app):  # the history pull, before the report's title
+            earlier = run.history(app.backend(), result, at, concurrency, progress_of(app))
         ((_, found),) = run.forecasts(result, earlier, run.horizon_of(span, end is not None, at))
         sections["forecast"] = run.forecast_record(found)
     if fmt == "json":

@@ -4,7 +4,8 @@ progress bar, exports, summaries (tables through ``ctoops.render``), verdict lin
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +34,8 @@ def pull_result(app: AppContext, query: Query, output: str | None, concurrency: 
 
     What is pulled (the kind, the range, the bucket, the backend) is said once: on stderr
     before the pull, unless the summary's title line (``fmt`` table, no ``output``) will say
-    it on the same terminal; then on stderr only if the pull fails, so the error has it."""
-    from ctoops.errors import CtoopsError
+    it on the same terminal; then on stderr only if the run fails before that title is shown
+    (``said_if_failed``), so the error has it."""
     from ctoops.usage import run
     from ctoops.usage.export import check_output
     from ctoops.usage.query import validate
@@ -44,17 +45,14 @@ def pull_result(app: AppContext, query: Query, output: str | None, concurrency: 
         check_output(output)
     backend = app.backend()
     what = f"{query.what}, {query.span.label()}, {query.bucket} buckets, {_via(app)}"
-    titled = output is None and fmt == "table" and _one_terminal()
-    if not titled:
+    if output is None and fmt == "table" and _one_terminal():
+        click.get_current_context().meta[UNSAID] = what  # the title will say it
+    else:
         app.notify(what)
-    try:
+    with said_if_failed(app):
         with _progressbar(query.what) as on_window:
             progress = run.Progress(on_window, lambda line: app.notify(line))
             result = run.execute(backend, query, at, concurrency, progress)
-    except CtoopsError:
-        if titled:  # no title will come
-            app.notify(what)
-        raise
     for note in result.pulled.notes:
         app.notify(f"note: {note}")
     if result.pulled.throttles:
@@ -63,6 +61,30 @@ def pull_result(app: AppContext, query: Query, output: str | None, concurrency: 
             f"{result.pulled.lowest_concurrency} request(s) at a time and completed"
         )
     return result
+
+
+UNSAID = "ctoops.usage_unsaid"  # ctx.meta: what is pulled, left for the summary's title to say
+
+
+@contextmanager
+def said_if_failed(app: AppContext) -> Iterator[None]:
+    """Around the steps between the pull and the summary's title (the pull, a forecast's
+    history, budgets): when one fails, say on stderr what was pulled, which the title that
+    will not come was to say."""
+    from ctoops.errors import CtoopsError
+
+    try:
+        yield
+    except CtoopsError:
+        what = click.get_current_context().meta.pop(UNSAID, None)
+        if what:
+            app.notify(what)
+        raise
+
+
+def titled() -> None:
+    """The summary's title line is being shown: what is pulled is said."""
+    click.get_current_context().meta.pop(UNSAID, None)
 
 
 def _one_terminal() -> bool:
@@ -214,6 +236,7 @@ def show_summary(app: AppContext, result: Result, via: str, extra: list[tuple[st
     from ctoops.usage import report
 
     query = result.query
+    titled()
     click.echo(f"{query.what}, {query.span.label()}, {query.bucket} buckets, {via}: {result.table.num_rows} rows")
     click.echo(f"{result.mark.describe()}\n")
     if query.is_costs:
@@ -275,6 +298,7 @@ def show_report(app: AppContext, result: Result, sections: dict[str, Any]) -> No
 
     s = app.settings
     via = f"via {s.via}{' (sandbox)' if s.sandbox else ''}"
+    titled()
     click.echo(f"Usage report, {result.query.span.label()}, {via}")
     click.echo(f"{result.mark.describe()}\n")
     emit([{"metric": m, "total": v} for m, v in sections["totals"].items()], "table", title="Totals")

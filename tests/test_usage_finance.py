@@ -742,6 +742,34 @@ def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
     assert verdicts["proj_b"]["settledSpend"] == "76.00" and verdicts["proj_b"]["unsettledSpend"] == "0"
 
 
+def test_a_result_without_an_amount_leaves_a_budget_unproven_never_a_pass(ctoops, api):
+    # 190 usd counted against a budget of 1000, but one result came as amount {value: null}:
+    # its spend is unknown, so "within budget" is not proven (it used to PASS, with a note)
+    def data(kind, day, groups):
+        found = spend(kind, day, groups)
+        if day == ts("2026-10-02"):
+            blank = cost("1.00")
+            blank["amount"]["value"] = None
+            found = [*found, blank]
+        return found
+
+    usage_api.serve(api, data)
+    result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "1000")
+    assert result.exit_code == 1, result.all
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("budget ")]
+    assert line.startswith(
+        "budget FAIL for the range: not proven within budget: 1 results came without an amount, "
+        "so the spend may be higher than the 194.00 usd counted; settled spend 190.00 usd"
+    ), line
+    run = ctoops(
+        "--via", "openai", "runbook", "run", "finance", "-p", "costs.budget=1000",
+        "-p", "costs.fail_on_forecast=false", "--format", "json",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.all
+    (verdict,) = json.loads(run.stdout)["checks"][0]["budgets"]
+    assert verdict["resultsWithoutAmount"] == 1 and verdict["passed"] is False
+
+
 def test_unsettled_spend_that_takes_the_range_over_budget_is_never_a_pass(ctoops, api):
     # settled 190 of a 192 budget, and today's 4 already reported: the gate printed PASS
     # ("within budget so far") on settled spend alone

@@ -138,7 +138,8 @@ def usage_pull(
 @click.option(
     "--budget",
     metavar="AMOUNT",
-    help="Exit 1 when settled spend, or settled + unsettled spend reported so far, exceeds AMOUNT (usd; 5000eur).",
+    help="Exit 1 when settled spend, or settled + unsettled spend reported so far, exceeds AMOUNT, or a "
+    "result came without an amount (usd; 5000eur).",
 )
 @names_option(
     "--budget-by",

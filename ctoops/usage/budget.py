@@ -153,6 +153,17 @@ class Verdict:
         )
 
     @property
+    def unknown_unproven(self) -> bool:
+        """Within budget on what was counted, but results came without an amount: their
+        spend is unknown, so the budget is not proven (a FAIL, never a pass)."""
+        return (
+            self.unjudged is None
+            and self.unknown_amounts > 0
+            and not self.spend_breached
+            and not self.with_unsettled_breached
+        )
+
+    @property
     def forecast_breached(self) -> bool:
         return self.forecast is not None and self.forecast.high > self.budget.amount
 
@@ -160,7 +171,7 @@ class Verdict:
     def passed(self) -> bool:
         if self.unjudged is not None or self.spend is None:  # nothing proves the spend: never a pass
             return False
-        if self.spend_breached or self.with_unsettled_breached:
+        if self.spend_breached or self.with_unsettled_breached or self.unknown_unproven:
             return False
         if self.gate_forecast:
             return self.forecast is not None and not self.forecast_breached
@@ -205,6 +216,11 @@ class Verdict:
                 f"{money(self.unsettled)} reported so far would take it to "
                 f"{money(total((self.spend, self.unsettled)))}, over it"
             )
+        elif self.unknown_unproven:
+            why = (
+                f"not proven within budget: {self.unknown_amounts} results came without an amount, so the "
+                f"spend may be higher than the {money(total((self.spend, self.unsettled)))} counted"
+            )
         elif self.gate_forecast and self.forecast is None:
             why = "--fail-on-forecast, but no forecast could be made"
         elif self.gate_forecast and self.forecast_breached:
@@ -240,6 +256,7 @@ class Verdict:
             "forecast": None if self.forecast is None else self.forecast.as_record(),
             "spendOverBudget": self.spend_breached,
             "withUnsettledOverBudget": self.with_unsettled_breached,
+            "resultsWithoutAmount": self.unknown_amounts,
             "forecastOverBudget": self.forecast_breached,
             "gatedOnForecast": self.gate_forecast,
             "passed": self.passed,

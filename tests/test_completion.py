@@ -198,3 +198,21 @@ def test_a_malformed_completion_request_completes_nothing_quietly(cword):
     done = subprocess.run([sys.executable, "-m", "ctoops"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode in (0, 1), done.stderr
     assert done.stdout == "" and "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_completing_a_runbook_name_lists_files_and_parses_none():
+    """A Tab press after ``runbook run`` lists the runbook files by name: it imports neither
+    the TOML parser, nor importlib.resources (7 ms), nor the runbook operations and runner."""
+    code = (
+        "import os, sys, atexit\n"
+        "before = set(sys.modules)\n"
+        "os.environ.update(COMP_WORDS='ctoops runbook run ', COMP_CWORD='3', _CTOOPS_COMPLETE='bash_complete')\n"
+        "atexit.register(lambda: print(' '.join(sorted(set(sys.modules) - before)), file=sys.stderr))\n"
+        "from ctoops.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert {"plain,finance", "plain,openai-ops"} <= set(result.stdout.split()), result.stdout
+    loaded = set(result.stderr.split())
+    assert "ctoops.runbook.book" in loaded
+    assert loaded & {"tomllib", "importlib.resources", "ctoops.runbook.operations", "ctoops.runbook.run"} == set()

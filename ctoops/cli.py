@@ -83,6 +83,11 @@ class ReaderGone(Exception):
     """stdout's reader went away (``ctoops ... | head``): the run ends quietly with exit 0."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C in a command, carried past Click's main, which would first print a blank line
+    (meant to close a terminal's ``^C`` echo, and a stray line in a CI log)."""
+
+
 class CtoopsGroup(click.Group):
     """Loads command modules on demand, feeds the config file's profile to Click as the
     root's ``default_map``, and turns any unexpected exception into exit 70."""
@@ -171,11 +176,15 @@ class CtoopsGroup(click.Group):
                 sys.exit(ExitCode.BAD_INPUT)
             click.echo(f"{start}ctoops: interrupted", err=True)
             sys.exit(INTERRUPTED)
-        except KeyboardInterrupt:
-            click.echo("\nctoops: interrupted", err=True)
+        except (KeyboardInterrupt, Interrupted):
+            # a terminal echoed ^C with the cursor after it: the line starts below; a log
+            # file (CI) gets the one line alone
+            start = "\n" if _stderr_is_tty() else ""
+            click.echo(f"{start}ctoops: interrupted", err=True)
             sys.exit(INTERRUPTED)
         except Terminated as exc:  # no ^C echo to end, unlike Ctrl-C: no leading newline
-            click.echo("ctoops: terminated (SIGTERM)", err=True)
+            name = "SIGHUP" if exc.code == 129 else "SIGTERM"
+            click.echo(f"ctoops: terminated ({name})", err=True)
             sys.exit(exc.code)
         except click.ClickException as exc:
             from ctoops.render import printable  # here: --help need not import render
@@ -219,7 +228,7 @@ class CtoopsGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            raise  # main() ends it with one line and exit 130
+            raise Interrupted() from None  # main() ends it with one line and exit 130
         except BrokenPipeError as exc:
             # not an OSError any more: Click's main would turn EPIPE into exit 1
             raise ReaderGone() from exc
@@ -266,9 +275,11 @@ def internal_error(exc: BaseException, show_traceback: bool) -> InternalError:
 
 
 def _exit_on_sigterm() -> Callable[[], None]:
-    """SIGTERM ends the run like an exception (exit 143): every ``finally`` runs, so a file
-    being written atomically leaves no temporary file behind. Returns what restores the
-    previous handler."""
+    """SIGTERM (exit 143) and SIGHUP (the terminal closed, the SSH session lost: exit 129)
+    end the run like an exception: every ``finally`` runs, so a file being written
+    atomically, or the chunk files of ``errors trend``, leave nothing behind. A SIGHUP that
+    was ignored when ctoops started (``nohup``) stays ignored. Returns what restores the
+    previous handlers."""
     import signal
     import threading
 
@@ -280,12 +291,22 @@ def _exit_on_sigterm() -> Callable[[], None]:
 
         raise Terminated(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, stop)
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
     return restore
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # closed or replaced
+        return False
 
 
 def _quiet_stdout() -> None:

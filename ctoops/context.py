@@ -169,9 +169,9 @@ class AppContext:
             return
         text = f"ctoops: {redact(line)}"
         if sys.stderr.isatty():
-            from ctoops.render import wrapped
+            from ctoops.render import stderr_width, wrapped
 
-            text = wrapped(text) or text
+            text = wrapped(text, width=stderr_width()) or text
         click.echo(text, err=True)
 
     # -- HTTP and backends ----------------------------------------------------------------------

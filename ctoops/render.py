@@ -32,17 +32,26 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def wrapped(line: str, indent: str = "  ", first: str = "") -> str:
+def stderr_width() -> int:
+    """The width of the terminal stderr writes to (which may differ from stdout's: stdout
+    piped, stderr on a 120-column terminal), else ``terminal_width()``."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return terminal_width()
+
+
+def wrapped(line: str, indent: str = "  ", first: str = "", *, width: int | None = None) -> str:
     """A paragraph for a terminal (a verdict, a summary, a notice, a runbook's text): wrapped
     at word boundaries, never at a hyphen or a no-break space, to the terminal's width less
     one column (a line that fills the last column makes some terminals wrap twice); the first
-    line after ``first``, later lines under a hanging ``indent``. The one wrapping rule for
-    running text: callers give pipes the line as it is, for grep."""
+    line after ``first``, later lines under a hanging ``indent``; ``width``: the terminal's
+    columns when it is not stdout's (``stderr_width()``). The one wrapping rule for running
+    text: callers give pipes the line as it is, for grep."""
     import textwrap
 
-    return textwrap.fill(
-        line, terminal_width() - 1, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False
-    )
+    columns = (width or terminal_width()) - 1
+    return textwrap.fill(line, columns, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False)
 
 
 def symbols_enabled() -> bool:

@@ -9,6 +9,7 @@ several requests are in flight on worker threads.
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -150,6 +151,40 @@ def test_sigterm_while_waiting_is_exit_143_in_one_line_and_does_not_wait(hold, a
     assert proc.returncode == 143, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines[-1] == "ctoops: terminated (SIGTERM)" and "Traceback" not in err, err
+    assert out == ""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_into_a_log_file_is_one_line(hold, signum):
+    """With stderr a file or a pipe (a CI log), Ctrl-C's line comes alone: no empty line
+    before it (that newline is for a terminal, which echoed ^C). SIGHUP (the terminal closed)
+    ends the run like SIGTERM: exit 129, one line."""
+    env = held_env(hold)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctoops", "models", "list"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not hold.held and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hold.held, "ctoops never connected"
+        time.sleep(0.2)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expected = {
+        signal.SIGINT: (130, "ctoops: interrupted\n"),
+        signal.SIGTERM: (143, "ctoops: terminated (SIGTERM)\n"),
+        signal.SIGHUP: (129, "ctoops: terminated (SIGHUP)\n"),
+    }[signum]
+    assert (proc.returncode, err) == expected
     assert out == ""
 
 

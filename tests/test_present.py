@@ -108,3 +108,18 @@ def test_the_runbook_reads_without_a_line_over_the_width(width):
         env={**clean_env(), "CTOOPS_SANDBOX_FAULTS": "models-502"},
     )
     assert "      FAIL  ops-path/models" in piped.stdout and "✗" not in piped.stdout and "\x1b[" not in piped.stdout
+
+
+def test_over_threshold_lines_wrap_at_words_on_a_terminal_and_stay_whole_when_piped():
+    """The terminal broke ``over threshold: ...`` lines mid-word (``(570 re`` / ``quests)``);
+    on a terminal they wrap at word boundaries under a hanging indent; piped, one line each."""
+    screen = run_in_tty([*TREND, "--min-requests", "20"], env=clean_env(), columns=60, rows=80)
+    lines = plain(screen.output).replace("\r", "").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("over threshold:")]
+    assert starts, screen.output
+    for i in starts:
+        assert len(lines[i]) <= 59 and lines[i + 1].startswith("    "), lines[i : i + 2]
+    piped = subprocess.run([sys.executable, "-m", "ctoops", *TREND, "--min-requests", "20"], capture_output=True,
+                           text=True, check=False, env=clean_env(COLUMNS="60"))  # fmt: skip
+    over = [line for line in piped.stderr.splitlines() if line.startswith("over threshold:")]
+    assert over and all(line.endswith("requests)") for line in over), over

@@ -357,3 +357,29 @@ def test_json_that_is_not_an_object_is_told_from_text(ctoops, tmp_path):
             f"skipped 5 records: 3 JSON that is not an object (first at {where}:4, {where}:5, {where}:6); "
             f"2 not JSON (a torn record or a stray line) (first at {where}:7, {where}:8)"
         ) in result.stderr, result.stderr
+
+
+def test_concatenated_captures_saved_with_a_byte_order_mark_count_every_record(ctoops, tmp_path):
+    """``cat a.json b.json`` of captures saved with a BOM: the second BOM starts a line in
+    the middle of the stream. Its record was lost and each of its lines counted as not JSON."""
+    text = (LOGS / "tail_pretty_2space.json").read_text()
+    one = tmp_path / "one.json"
+    one.write_text("\ufeff" + text, encoding="utf-8")
+    two = tmp_path / "two.json"
+    two.write_bytes(one.read_bytes() * 2)
+    single = rows_of(ctoops("errors", "trend", str(one), "--format", "json"))
+    for args, stdin in (([str(two)], None), (["-"], two.read_text(encoding="utf-8"))):
+        result = ctoops("errors", "trend", *args, "--format", "json", input=stdin)
+        doubled = rows_of(result)
+        assert [r[:2] for r in doubled] == [r[:2] for r in single]
+        assert [r[2:5] for r in doubled] == [tuple(2 * v for v in r[2:5]) for r in single], result.stderr
+        assert "not JSON" not in result.stderr
+
+
+def test_a_line_of_nan_is_not_json(ctoops, tmp_path):
+    good = (LOGS / "tail_compact.ndjson").read_text().splitlines()
+    log = tmp_path / "nan.ndjson"
+    log.write_text("\n".join([*good[:3], "NaN", "-Infinity", *good[3:]]) + "\n")
+    result = ctoops("errors", "trend", str(log), "--format", "json")
+    assert rows_of(result) == TAIL_5M
+    assert f"2 not JSON (a torn record or a stray line) (first at {log}:4, {log}:5)" in result.stderr

@@ -290,7 +290,37 @@ def test_a_temporary_folder_without_room_for_chunk_files_is_named(tmp_path):
             timeout=120,
         )
     assert done.returncode == 2, done.stderr
-    assert f"cannot write the chunk files a stream is read through in {scratch}" in done.stderr
-    assert "File too large; free space there, or set TMPDIR to a folder with room" in done.stderr
+    assert f"cannot write the chunk files streams are read through in {scratch}: File too large" in done.stderr
+    assert "make room there, or set TMPDIR to a folder with room" in done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_a_tmpdir_that_cannot_hold_the_chunk_folder_is_named_not_replaced(tmp_path, kind):
+    """Python's tempfile falls back to /tmp (or the working folder) without a word when
+    $TMPDIR is unusable: the user's choice would be ignored. ctoops names it, exit 2."""
+    scratch = tmp_path / "scratch"
+    if kind == "a file":
+        scratch.write_text("not a folder")
+    logs = tmp_path / "logs.ndjson"
+    logs.write_text("".join(line(T0 + i) for i in range(20)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTOOPS_")} | {"TMPDIR": str(scratch)}
+    with open(logs, "rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "ctoops", "errors", "trend", "-"],
+            stdin=stdin, capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"cannot make a folder for the chunk files streams are read through in {scratch} (TMPDIR)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_closed_stdin_is_named(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTOOPS_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "ctoops", "errors", "trend", "-"],
+        capture_output=True, text=True, env=env, timeout=60, preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "- means stdin, but stdin is closed" in done.stderr and "internal error" not in done.stderr

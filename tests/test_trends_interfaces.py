@@ -330,6 +330,30 @@ def test_the_reader_says_it_is_done_after_its_last_item(tmp_path):
     # the whitespace-only source makes no chunk; the other one makes one, read in full
     (chunk,) = [m for m in messages if isinstance(m, Chunk)]
     assert chunk.item.name == "a" and (tmp_path / os.path.basename(chunk.path)).read_bytes() == LOG
+    assert os.stat(chunk.path).st_mode & 0o777 == 0o600  # the logs' bytes: the owner's only
+
+
+def test_the_chunk_folder_is_removed_though_ctrl_c_comes_again_during_the_removal(tmp_path, monkeypatch):
+    import shutil
+
+    from ctoops.trends.pipeline import remove_folder
+
+    folder = tmp_path / "ctoops-trend-x"
+    folder.mkdir()
+    (folder / "chunk-1").write_bytes(b"{}\n")
+    real = shutil.rmtree
+    calls = []
+
+    def interrupted_once(path, ignore_errors=False):
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the second Ctrl-C, mid-removal
+        real(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        remove_folder(str(folder))
+    assert not folder.exists() and len(calls) == 2
 
 
 @pytest.mark.parametrize(

@@ -23,13 +23,13 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith(("CTOOPS_", "PYTH
 class Watched:
     """A process whose stderr is read as it comes, to wait for a line without sleeping."""
 
-    def __init__(self, args: list[str], stdin: int | None) -> None:
+    def __init__(self, args: list[str], stdin: int | None, **env: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ctoops", *args],
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=ENV,
+            env={**ENV, **env},
         )
         self.err: list[str] = []
         self.seen = threading.Event()
@@ -89,7 +89,7 @@ def test_tail_stdin_live_ctrl_c_reports_what_arrived(mode, gate, code):
     assert [(r["bucket"], r["requests"], r["status_429"], r["status_5xx"]) for r in rows] == [
         ("realtime_token", 10, 2, 1)
     ]
-    assert "interrupted: these counts cover what arrived before Ctrl-C" in err
+    assert "interrupted: these counts cover what arrived before reading stopped" in err
     if code == 1:
         assert "realtime_token 2026-09-29T07:00:00Z 429 rate 20.0% > 5.0% (10 requests)" in err
 
@@ -133,3 +133,35 @@ def test_a_closed_stdout_ends_quietly(tmp_path):
     process.wait(60)
     assert process.returncode == 0, err
     assert "Traceback" not in err and "Exception ignored" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGTERM, 0), (signal.SIGHUP, 129)],
+    ids=["SIGTERM reports, like Ctrl-C", "SIGHUP ends at once"],
+)
+def test_a_signal_on_a_live_pipe_and_what_it_leaves(tmp_path, signum, code):
+    """``timeout 60 ctoops errors trend -`` (SIGTERM) reports what arrived, as Ctrl-C does. A
+    closed terminal (SIGHUP) ends the run, exit 129, one line. Neither leaves a chunk file
+    (a SIGHUP used to leave them all)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    writer = subprocess.Popen([sys.executable, str(WRITER), "lf"], stdout=subprocess.PIPE)
+    try:
+        ctoops = Watched(["errors", "trend", "-", "--format", "json"], writer.stdout.fileno(), TMPDIR=str(scratch))
+        ctoops.wait_for("total 10 req")
+        ctoops.process.send_signal(signum)
+        returncode, out, err = ctoops.finish()
+    finally:
+        writer.kill()
+        writer.wait()
+        assert writer.stdout is not None
+        writer.stdout.close()
+    assert returncode == code, err
+    assert "Traceback" not in err
+    if signum == signal.SIGTERM:
+        rows = json.loads(out)
+        assert [(r["bucket"], r["requests"]) for r in rows] == [("realtime_token", 10)]
+    else:
+        assert out == "" and err.strip().splitlines()[-1] == "ctoops: terminated (SIGHUP)"
+    assert list(scratch.iterdir()) == []

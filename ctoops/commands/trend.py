@@ -187,9 +187,20 @@ def render(
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    for line in verdict.breach_lines():
-        click.echo(line, err=True)
+    _breaches(verdict.breach_lines())
     enforce(verdict)
+
+
+def _breaches(lines: list[str]) -> None:
+    """``over threshold: ...`` lines on stderr: wrapped at word boundaries on a terminal (the
+    terminal broke them mid-word), one line each otherwise, for grep."""
+    import sys
+
+    from ctoops.render import stderr_width, wrapped
+
+    tty = sys.stderr.isatty()
+    for line in lines:
+        click.echo(wrapped(line, "    ", width=stderr_width()) if tty else line, err=True)
 
 
 # The terminal form of the trend table: compact times, short group labels, percentages; the
@@ -317,6 +328,6 @@ def _report_stats(app: AppContext, trend: Any) -> None:
             "estimates, and a threshold verdict on them is an estimate too"
         )
     if trend.interrupted:
-        app.notify("interrupted: these counts cover what arrived before Ctrl-C")
+        app.notify("interrupted: these counts cover what arrived before reading stopped")
     if not trend.rows:
         app.notify("no request in the buckets in this input")

@@ -118,7 +118,7 @@ def _require_data(trend: Trend, sources: list[Source], since_ms: int | None, unt
             f"no request event {wanted}: the {tally.outside} request events read run from "
             f"{_iso(tally.first_ts)} to {_iso(tally.last_ts)}"
         )
-    if trend.interrupted and not stats.records:
+    if trend.interrupted and not stats.records and not stats.malformed:
         raise BadInput("interrupted before any log record arrived: nothing to count")
     where = ", ".join(s if isinstance(s, str) else getattr(s, "name", None) or s[0] for s in sources)  # type: ignore[index]
     if stats.other_logs and not stats.records:

@@ -151,13 +151,13 @@ def _one(
         if has_text(buf, cut):
             counter += 1
             path = os.path.join(folder, f"chunk-{counter}")
-            try:
-                with open(path, "wb") as handle:
+            try:  # 0600: the logs' bytes, readable by their owner only
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
                     handle.write(view[:cut])
             except OSError as exc:  # a full or vanished scratch folder: the environment, not the logs
                 raise BadInput(
-                    f"cannot write the chunk files a stream is read through in {folder}: {exc.strerror or exc}; "
-                    "free space there, or set TMPDIR to a folder with room"
+                    f"cannot write the chunk files streams are read through in {os.path.dirname(folder)}: "
+                    f"{exc.strerror or exc}; make room there, or set TMPDIR to a folder with room"
                 ) from None
             out.put(Chunk(item, path, layout, line, cut, suspect(buf, cut, layout.pretty)))
         line += buf.count(b"\n", 0, cut)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from ctoops.errors import BadInput
+from ctoops.errors import BadInput, Terminated
 from ctoops.trends.compute import Tally
 from ctoops.trends.duck import Engine, clean
 from ctoops.trends.framing import CHUNK, Chunk, Done, Note, drain, produce
@@ -84,8 +85,11 @@ class Run:
             self._engine_job = self._pool.submit(Engine)
             streams = self._files()
             if streams:
-                with tempfile.TemporaryDirectory(prefix="ctoops-trend-") as folder:
+                folder = scratch_folder()
+                try:
                     self._streams(streams, folder)
+                finally:
+                    remove_folder(folder)
         except BaseException:
             self._stop.set()
             if self._engine is not None:
@@ -202,9 +206,12 @@ class Run:
                     self.tally.add_groups(groups)
                     self.stats.merge(seen)
         finally:
+            # a reader still at work ends at its next check of ``stop``; one blocked opening a
+            # named pipe no writer has opened never does, and is not waited for after Ctrl-C
+            ending = sys.exc_info()[0] is not None
             self._stop.set()
             drain(out)
-            reader.join(timeout=5)
+            reader.join(timeout=0.5 if ending else 5)
 
     def _more(self, first: Chunk, out: queue.Queue[Chunk | Note | Done]) -> list[Chunk]:
         """``first`` and the chunks of the same source waiting behind it (up to ``BATCH``):
@@ -250,14 +257,15 @@ class Run:
             except queue.Empty:
                 if not reader.is_alive() and out.empty():
                     return None
-            except KeyboardInterrupt:
-                self._absorb()
+            except (KeyboardInterrupt, Terminated) as exc:
+                self._absorb(exc)
 
-    def _absorb(self) -> None:
-        """Ctrl-C: on a live source (the first time), end reading and keep what arrived;
-        anywhere else, propagate."""
-        if not self._live_now or self._stop.is_set():
-            raise KeyboardInterrupt
+    def _absorb(self, exc: KeyboardInterrupt | Terminated) -> None:
+        """Ctrl-C or SIGTERM (``timeout 60 ctoops errors trend -``): on a live source (the
+        first time), end reading and keep what arrived; anywhere else, or a second time, or
+        another signal (SIGHUP: the terminal is gone), propagate ``exc``."""
+        if not self._live_now or self._stop.is_set() or (isinstance(exc, Terminated) and exc.code != 143):
+            raise exc
         self.interrupted = True
         self._stop.set()
 
@@ -311,13 +319,13 @@ class Run:
                 return future.result(timeout=0.2)
             except TimeoutError:
                 pass
-            except KeyboardInterrupt:
-                self._absorb()  # live: the chunk in hand still counts
+            except (KeyboardInterrupt, Terminated) as exc:
+                self._absorb(exc)  # live: the chunk in hand still counts
                 continue
             try:
                 self._progress()
-            except KeyboardInterrupt:
-                self._absorb()
+            except (KeyboardInterrupt, Terminated) as exc:
+                self._absorb(exc)
 
     def _progress(self) -> None:
         if self.on_progress is None or not self._live_now or self.interrupted:
@@ -326,3 +334,40 @@ class Run:
         if now - self._last_progress >= PROGRESS_EVERY:
             self._last_progress = now
             self.on_progress()
+
+
+def scratch_folder() -> str:
+    """A new private folder (0700) for chunk files: in ``$TMPDIR`` when it is set, and only
+    there (``tempfile`` would fall back to /tmp, or to the working folder, without a word,
+    when it is missing, read-only or full); else in the system's temporary folder. Raises
+    BadInput (exit 2) naming the folder and the reason when it cannot be made."""
+    chosen = os.environ.get("TMPDIR") or None
+    try:
+        return tempfile.mkdtemp(prefix="ctoops-trend-", dir=chosen)
+    except OSError as exc:
+        where = chosen or tempfile.gettempdir()
+        setting = "TMPDIR" if chosen else "the temporary folder (set TMPDIR to choose one)"
+        raise BadInput(
+            f"cannot make a folder for the chunk files streams are read through in {where} "
+            f"({setting}): {exc.strerror or exc}"
+        ) from None
+
+
+def remove_folder(folder: str) -> None:
+    """Remove the chunk folder and everything in it, even when Ctrl-C or SIGTERM comes again
+    during the removal (the interrupt is raised once it is done) or the reader thread, not
+    yet stopped, writes one more chunk (removed on the next pass; up to 1 s)."""
+    import shutil
+
+    pending: BaseException | None = None
+    deadline = time.monotonic() + 1.0
+    while True:
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            if not os.path.exists(folder) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        except BaseException as exc:  # KeyboardInterrupt, Terminated: finish first
+            pending = pending or exc
+    if pending is not None:
+        raise pending

@@ -23,7 +23,9 @@ Records are grouped as ``Group`` tuples so that the rules for buckets, 429 and 5
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -207,7 +209,9 @@ def pieces(chunk: bytes, first_line: int) -> Iterator[tuple[int, bytes | None]]:
     line is read again as what it is. Any other line that is not blank is handed over as it
     is, so the reader can tell JSON that is not an object (``[1, 2]``, ``5``, ``null``) from
     a stray line of text."""
-    lines = chunk.split(b"\n")
+    # a UTF-8 byte-order mark starting a line is where another file begins (``cat a.json
+    # b.json`` of files saved with one, or UTF-16 ones transcoded): it is not part of a record
+    lines = [line.removeprefix(codecs.BOM_UTF8) for line in chunk.split(b"\n")]
     count = len(lines)
     i = 0
     while i < count:
@@ -259,6 +263,11 @@ def read_chunk(
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError):
+            stats.skip("not-json", where)
+            continue
+        if isinstance(obj, float) and not math.isfinite(obj):
+            # a line that is only NaN or Infinity: Python's parser takes it, JSON (RFC 8259)
+            # has no such value. Inside a record they are kept, as DuckDB keeps them.
             stats.skip("not-json", where)
             continue
         if not isinstance(obj, dict):

@@ -261,6 +261,8 @@ def open_stream(item: Item, stop: Any) -> Iterator[Stream]:
 def _stdin_reader() -> tuple[Callable[[int], bytes], int | None]:
     """Reads of stdin that never take the buffered reader's lock (a reader thread blocked in
     it at exit makes the interpreter abort), on its descriptor when it has one."""
+    if sys.stdin is None:  # started with stdin closed (`<&-`)
+        raise BadInput("- means stdin, but stdin is closed: pipe the logs in, or name files")
     try:
         fd = sys.stdin.fileno()
     except (OSError, ValueError, AttributeError):  # a test runner's stdin

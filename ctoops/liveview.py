@@ -138,20 +138,28 @@ class LiveView:
         return out
 
     def renderable(self, rows: list[dict[str, Any]], state: str | None) -> Any:
+        from datetime import UTC, datetime
+
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
+        from ctoops.trends.compute import SHORT_NAMES
+
         windows = sorted({r["window_start"] for r in rows})[-self.last :]
-        table = Table(title=f"{self.title} - last {len(windows)} window(s)", expand=False)
-        for name in ("window", "bucket", "requests", "429", "5xx", "429 rate", "5xx rate", "note"):
-            table.add_column(name, justify="right" if name not in ("window", "bucket", "note") else "left")
+        # as the final table shows them, so that nothing is cut at 80 columns: compact UTC
+        # times (the day only when the windows span days) and the buckets' short names
+        form = "%H:%M" if len({w // 86400 for w in windows}) <= 1 else "%m-%d %H:%M"
+        title = f"{self.title} - last {len(windows)} window(s), UTC"
+        table = Table(title=title, expand=False, caption="realtime = realtime_token, proxy = cto_openai_proxy")
+        for name in ("window", "group", "requests", "429", "5xx", "429 rate", "5xx rate", "note"):
+            table.add_column(name, justify="right" if name not in ("window", "group", "note") else "left")
         for r in rows:
             if r["window_start"] in windows:
                 note = "gap" if r.get("gap") else ("sampled" if r.get("sampled") else "")
                 table.add_row(
-                    iso_second(r["window_start"]),
-                    r["bucket"],
+                    datetime.fromtimestamp(r["window_start"], UTC).strftime(form),
+                    SHORT_NAMES.get(r["bucket"], r["bucket"]),
                     str(r["requests"]),
                     str(r["status_429"]),
                     str(r["status_5xx"]),

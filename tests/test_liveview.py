@@ -74,9 +74,22 @@ def test_the_terminal_form_holds_the_table_totals_state_and_chart():
     console = Console(record=True, width=240, color_system=None)
     console.print(view.renderable(ROWS, "disconnected (closed by Cloudflare with code 1001)"))
     text = console.export_text()
-    assert "Cloudflare live tail - last 2 window(s)" in text
-    assert "2026-11-21T09:01:00Z" in text and "gap" in text
+    assert "Cloudflare live tail - last 2 window(s), UTC" in text
+    assert "09:01" in text and "gap" in text  # compact, as the final table: nothing cut at 80 columns
+    assert "realtime = realtime_token, proxy = cto_openai_proxy" in text
     assert "total realtime_token: 30 requests, 429 2 (6.7%), 5xx 3 (10.0%)" in text
     assert "BREACH: 1 window(s), latest realtime_token 2026-11-21T09:00:00Z 429" in text
     assert "tail disconnected (closed by Cloudflare with code 1001)" in text
     assert "realtime_token: 429 and 5xx rates per 1m window (UTC)" in text  # the chart
+
+
+def test_the_live_table_fits_80_columns_with_nothing_cut():
+    """At 80 columns every window read ``2026-11-2…`` and every bucket ``realtime_t…``."""
+    from rich.console import Console
+
+    view = LiveView("1m", min_requests=5, plot=False, title="stdin", terminal=False)
+    console = Console(record=True, width=80, color_system=None)
+    console.print(view.renderable(ROWS, None))
+    text = console.export_text()
+    assert "…" not in text, text
+    assert "09:00" in text and "09:01" in text and " realtime " in text

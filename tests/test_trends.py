@@ -200,7 +200,11 @@ def test_case_variants_and_other_timestamp_units(ctoops, tmp_path):
         (lambda d: (d / "junk.txt").write_text("hello\nworld\n") and str(d / "junk.txt"), "no usable log record"),
         (
             lambda d: (d / "other.json").write_text('{"a": 1}\n[1, 2]\n') and str(d / "other.json"),
-            "are not worker request logs",
+            "its JSON records (with the keys a) are not worker request logs",
+        ),
+        (
+            lambda d: (d / "empty.json").write_text("{}\n{}\n") and str(d / "empty.json"),
+            "its JSON records (all empty ({})) are not worker request logs",
         ),
     ],
 )

@@ -205,15 +205,13 @@ def _breaches(lines: list[str]) -> None:
 
 # The terminal form of the trend table: compact times, short group labels, percentages; the
 # columns that matter least go first when the terminal is narrow (piped output keeps them all)
-GROUP_LABELS = {"realtime_token": "realtime", "cto_openai_proxy": "proxy"}
-
-
 def _terminal_columns(rows: list[dict[str, Any]]) -> list[Any]:
     from ctoops.tables import Column
+    from ctoops.trends.compute import SHORT_NAMES
 
     columns = [
         Column("window_start", "window", "time"),
-        Column("bucket", "group", labels=GROUP_LABELS),
+        Column("bucket", "group", labels=SHORT_NAMES),
         Column("requests", kind="count"),
         Column("status_429", "429", "count"),
         Column("status_5xx", "5xx", "count"),

@@ -32,6 +32,8 @@ BUCKETS = {
     "realtime_token": ("POST", ("/api/v1/realtime/token",)),
     "cto_openai_proxy": ("GET", ("/api/v1/cto/openai/models", "/api/v1/cto/openai/usage")),
 }
+# the buckets' names where a terminal's columns are few (the trend table, the live view)
+SHORT_NAMES = {"realtime_token": "realtime", "cto_openai_proxy": "proxy"}
 ERROR_OUTCOMES = ("exception", "exceededCpu", "exceededMemory", "scriptNotFound", "unknown")
 WINDOWS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": DAY}
 # an optional scheme://host, then the path, then the end, a query or a fragment

@@ -158,7 +158,9 @@ def detect(head: bytes, forced: str, final: bool) -> Layout | None:
     elif {"eventtimestamp", "event", "outcome"} & lowered:
         kind = "tail"
     else:
-        sample = ", ".join(sorted({k for obj in found for k in obj})[:6])
+        names = sorted({k for obj in found for k in obj})
+        more = ", ..." if len(names) > 6 else ""
+        sample = f"with the keys {', '.join(names[:6])}{more}" if names else "all empty ({})"
         raise OtherLog(f"its JSON records ({sample}) are not worker request logs: {NEEDED}")
     base = LOGPUSH_KEYS if kind == "logpush" else TAIL_KEYS
     keys = {name: _spelling(found, PLACES[name], base, name) for name in PLACES}

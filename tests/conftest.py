@@ -123,6 +123,30 @@ def worker(server: FakeServer, monkeypatch: pytest.MonkeyPatch, request: pytest.
     return server
 
 
+@pytest.fixture
+def ws(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A loopback Realtime WebSocket server accepting the test module's ``SECRET``, with
+    OPENAI_BASE_URL pointing at it."""
+    from realtime_server import RealtimeServer
+
+    server = RealtimeServer(secret=request.module.SECRET)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def minted(worker: FakeServer, request: pytest.FixtureRequest) -> FakeServer:
+    """The worker, minting the test module's ``SECRET`` for ten minutes."""
+    import time
+
+    from fakeserver import Reply
+
+    reply = Reply(json={"clientSecret": request.module.SECRET, "expiresAt": int(time.time()) + 600})
+    worker.route("POST", "/api/v1/realtime/token", reply)
+    return worker
+
+
 CASSETTE_TIME = 1795262400.0  # 2026-11-21T12:00:00Z, when the time-bound cassettes were written
 
 

@@ -9,25 +9,11 @@ import time
 
 import pytest
 from fakeserver import Reply
-from realtime_server import RealtimeServer, close_without_event, error_then_close, silent
+from realtime_server import close_without_event, error_then_close, silent
 
 TOKEN = "opencto-token-for-realtime-cli-01"
 SECRET = "ek_cl1SecretValue0123456789abcdefWXYZ"
 ROUTE = "/api/v1/realtime/token"
-
-
-@pytest.fixture
-def ws(monkeypatch):
-    server = RealtimeServer(secret=SECRET)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def minted(worker):
-    worker.route("POST", ROUTE, Reply(json={"clientSecret": SECRET, "expiresAt": int(time.time()) + 600}))
-    return worker
 
 
 def check(ctoops, *options: str, pre: tuple[str, ...] = ()):

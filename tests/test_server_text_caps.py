@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from fakeserver import Reply
 from realtime_server import RealtimeServer, error_then_close
 
@@ -146,20 +145,6 @@ def test_an_expiry_of_a_hundred_thousand_digits_is_shown_by_its_value(ctoops, wo
     long = ctoops("realtime", "check", "--no-connect")
     assert long.exit_code == 4 and "`expiresAt` of 1.795e+9" in long.stderr, long.stderr[:500]
     assert_short(tiny.all + long.all)
-
-
-@pytest.fixture
-def ws(monkeypatch):
-    server = RealtimeServer(secret=SECRET)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def minted(worker):
-    worker.route("POST", MINT, Reply(json={"clientSecret": SECRET, "expiresAt": int(time.time()) + 600}))
-    return worker
 
 
 def test_a_huge_realtime_error_event_is_cut(ctoops, minted, ws, tmp_path):

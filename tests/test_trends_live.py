@@ -62,6 +62,24 @@ class Watched:
         return self.process.returncode, out, "".join(self.err)
 
 
+def signal_the_tail(mode: str, options: list[str], signum: int, **env: str) -> tuple[int, str, str]:
+    """``writer.py MODE | ctoops errors trend - OPTIONS``; once all 10 records have arrived
+    (the live view says so: a line per bucket every 10 s off a terminal), ``signum`` is sent
+    to ctoops alone. (exit code, stdout, stderr)."""
+    writer = subprocess.Popen([sys.executable, str(WRITER), mode], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout is not None
+        ctoops = Watched(["errors", "trend", "-", *options], writer.stdout.fileno(), **env)
+        ctoops.wait_for("total 10 req")
+        ctoops.process.send_signal(signum)
+        return ctoops.finish()
+    finally:
+        writer.kill()
+        writer.wait()
+        assert writer.stdout is not None
+        writer.stdout.close()
+
+
 @pytest.mark.parametrize("mode", ["lf", "crlf"])
 @pytest.mark.parametrize(
     ("gate", "code"),
@@ -72,17 +90,7 @@ class Watched:
     ],
 )
 def test_tail_stdin_live_ctrl_c_reports_what_arrived(mode, gate, code):
-    writer = subprocess.Popen([sys.executable, str(WRITER), mode], stdout=subprocess.PIPE)
-    try:
-        ctoops = Watched(["errors", "trend", "-", "--format", "json", *gate], stdin=writer.stdout.fileno())
-        ctoops.wait_for("total 10 req")  # the live view (a line per bucket every 10 s off a terminal)
-        ctoops.process.send_signal(signal.SIGINT)
-        returncode, out, err = ctoops.finish()
-    finally:
-        writer.kill()
-        writer.wait()
-        assert writer.stdout is not None
-        writer.stdout.close()
+    returncode, out, err = signal_the_tail(mode, ["--format", "json", *gate], signal.SIGINT)
     assert returncode == code, err
     assert "Fatal Python error" not in err and "Traceback" not in err
     rows = json.loads(out)
@@ -146,17 +154,7 @@ def test_a_signal_on_a_live_pipe_and_what_it_leaves(tmp_path, signum, code):
     (a SIGHUP used to leave them all)."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    writer = subprocess.Popen([sys.executable, str(WRITER), "lf"], stdout=subprocess.PIPE)
-    try:
-        ctoops = Watched(["errors", "trend", "-", "--format", "json"], writer.stdout.fileno(), TMPDIR=str(scratch))
-        ctoops.wait_for("total 10 req")
-        ctoops.process.send_signal(signum)
-        returncode, out, err = ctoops.finish()
-    finally:
-        writer.kill()
-        writer.wait()
-        assert writer.stdout is not None
-        writer.stdout.close()
+    returncode, out, err = signal_the_tail("lf", ["--format", "json"], signum, TMPDIR=str(scratch))
     assert returncode == code, err
     assert "Traceback" not in err
     if signum == signal.SIGTERM:

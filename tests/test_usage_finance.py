@@ -715,19 +715,26 @@ def test_a_token_forecast_with_no_settled_day_has_no_settled_tokens(ctoops, api)
     assert table[1].split()[:2] == ["1430", "1430"]  # total and low: the settled cell is empty
 
 
-def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
-    # one settled result of proj_a came as amount {value: null}: the settled spend summed to
-    # unknown and was read as 0, so 190 usd passed a budget of 100 ("settled spend 0.00 usd"),
-    # and proj_a's unsettled part was its whole (unknown) total minus that: -114
+def spend_with_a_blank(project: str | None = None):
+    """``spend``'s results, and on 2026-10-02 one more that came as amount {value: null}
+    (of ``project`` when the pull is grouped by project)."""
+
     def data(kind, day, groups):
         found = spend(kind, day, groups)
         if day == ts("2026-10-02"):
-            blank = cost("1.00", project_id="proj_a" if groups else None)
+            blank = cost("1.00", project_id=project if groups else None)
             blank["amount"]["value"] = None
             found = [*found, blank]
         return found
 
-    usage_api.serve(api, data)
+    return data
+
+
+def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
+    # one settled result of proj_a came as amount {value: null}: the settled spend summed to
+    # unknown and was read as 0, so 190 usd passed a budget of 100 ("settled spend 0.00 usd"),
+    # and proj_a's unsettled part was its whole (unknown) total minus that: -114
+    usage_api.serve(api, spend_with_a_blank(project="proj_a"))
     total = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "100")
     assert total.exit_code == 1, total.all
     (line,) = [line for line in total.stdout.splitlines() if line.startswith("budget ")]
@@ -745,15 +752,7 @@ def test_a_result_without_an_amount_never_zeroes_the_settled_spend(ctoops, api):
 def test_a_result_without_an_amount_leaves_a_budget_unproven_never_a_pass(ctoops, api):
     # 190 usd counted against a budget of 1000, but one result came as amount {value: null}:
     # its spend is unknown, so "within budget" is not proven (it used to PASS, with a note)
-    def data(kind, day, groups):
-        found = spend(kind, day, groups)
-        if day == ts("2026-10-02"):
-            blank = cost("1.00")
-            blank["amount"]["value"] = None
-            found = [*found, blank]
-        return found
-
-    usage_api.serve(api, data)
+    usage_api.serve(api, spend_with_a_blank())
     result = ctoops("--via", "openai", "usage", "costs", "--start", "mtd", "--budget", "1000")
     assert result.exit_code == 1, result.all
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("budget ")]

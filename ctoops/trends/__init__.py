@@ -29,8 +29,8 @@ __all__ = ["Source", "Stats", "StreamSource", "Trend", "analyze"]
 @dataclass
 class Trend:
     """The counts (``rows``: see ``Tally.rows``), what was skipped (``stats``), the tally
-    itself, ``interrupted`` (a live source ended with Ctrl-C: the rows cover what arrived)
-    and ``notes`` (lines about what was passed over, for stderr)."""
+    itself, ``interrupted`` (a live source ended with Ctrl-C or SIGTERM: the rows cover what
+    arrived) and ``notes`` (lines about what was passed over, for stderr)."""
 
     rows: list[dict[str, Any]]
     stats: Stats
@@ -66,8 +66,8 @@ def analyze(
     ms since the epoch. ``on_progress(snapshot)``: called about every second while a live
     source (a pipe, a terminal, a live ``StreamSource``) is read, with the counts so far.
 
-    Ctrl-C while a live source is read ends reading and returns what arrived
-    (``interrupted``); anywhere else it propagates. Raises ``BadInput`` (exit 2) for a bad
+    Ctrl-C or SIGTERM while a live source is read ends reading and returns what arrived
+    (``interrupted``); anywhere else it propagates (SIGHUP always does). Raises ``BadInput`` (exit 2) for a bad
     option, a missing path, when nothing usable was read (naming what was found instead),
     and when records were read but none falls in the range."""
     width, chosen = choose(window, buckets)

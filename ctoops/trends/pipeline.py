@@ -78,7 +78,7 @@ class Run:
         return self._engine
 
     def go(self) -> bool:
-        """Read everything; True when a live source was ended by Ctrl-C."""
+        """Read everything; True when a live source was ended by Ctrl-C or SIGTERM."""
         try:
             # DuckDB's import and connection (about 0.15 s) overlap the sniffing and the
             # stream reader's first chunk instead of waiting for them

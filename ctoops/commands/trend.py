@@ -95,8 +95,8 @@ def errors_trend(
 
     Thresholds are fractions (0.05 = 5%), checked per window and bucket: any window over
     one exits 1 and lists it. A range with no request in it exits 2, never an empty pass.
-    On a live pipe, Ctrl-C stops reading and reports what arrived (exit 0, or 1 on a breach);
-    anywhere else it exits 130.
+    On a live pipe, Ctrl-C or SIGTERM (timeout 60 ctoops errors trend -) stops reading and
+    reports what arrived (exit 0, or 1 on a breach); anywhere else Ctrl-C exits 130.
 
     \b
     Examples:
